@@ -1,0 +1,146 @@
+"""Marshmallow schemas of the JSON API. Personal data leaves only masked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+
+class StrictSchema(Schema):
+    class Meta:
+        ordered = True
+
+
+class AccountSchema(StrictSchema):
+    id = fields.Integer()
+    channels = fields.List(fields.String(), metadata={"example": ["wechat"]})
+    identity_verified = fields.Boolean()
+
+
+class TokenSchema(StrictSchema):
+    access_token = fields.String()
+    refresh_token = fields.String()
+    token_type = fields.Constant("Bearer")
+    expires_in = fields.Integer(metadata={"description": "访问令牌有效秒数"})
+    refresh_expires_in = fields.Integer()
+    account = fields.Nested(AccountSchema)
+
+
+class WechatLoginSchema(StrictSchema):
+    code = fields.String(
+        required=True, validate=validate.Length(min=1, max=128),
+        metadata={"description": "wx.login() 返回的 code（沙箱中如 zhangsan.1）"},
+    )
+
+
+class SmsCodeRequestSchema(StrictSchema):
+    phone = fields.String(required=True, validate=validate.Length(max=20),
+                          metadata={"example": "13800000001"})
+
+
+class SmsCodeSentSchema(StrictSchema):
+    expires_in = fields.Integer()
+    resend_after = fields.Integer()
+
+
+class SmsLoginSchema(StrictSchema):
+    phone = fields.String(required=True, validate=validate.Length(max=20))
+    code = fields.String(required=True, validate=validate.Length(max=10),
+                         metadata={"example": "123456"})
+
+
+class RefreshSchema(StrictSchema):
+    refresh_token = fields.String(required=True, validate=validate.Length(max=200))
+
+
+class PersonSummarySchema(StrictSchema):
+    kind = fields.String()
+    name = fields.String(metadata={"description": "本人姓名（仅本人可见）"})
+    id_number_masked = fields.String(metadata={"example": "4404**********123X"})
+
+
+class MeSchema(StrictSchema):
+    id = fields.Integer()
+    channels = fields.List(fields.String())
+    phone_masked = fields.String(allow_none=True, metadata={"example": "138****0000"})
+    identity_verified = fields.Boolean()
+    person = fields.Nested(PersonSummarySchema, allow_none=True)
+
+
+class BusinessTypeRefSchema(StrictSchema):
+    code = fields.String()
+    name = fields.String()
+
+
+class UnitSchema(StrictSchema):
+    unit_number = fields.String()
+    location = fields.String()
+    area_m2 = fields.Decimal(as_string=True, allow_none=True)
+    use = fields.String(allow_none=True)
+
+
+class UtcDateTime(fields.DateTime):
+    """ISO 8601 in UTC with a 'Z' suffix; clients show Asia/Shanghai."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        from app.timeutil import as_utc
+
+        return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class CaseSchema(StrictSchema):
+    case_number = fields.String(metadata={"example": "ZH2026112300001"})
+    business_type = fields.Nested(BusinessTypeRefSchema)
+    status = fields.String()
+    status_label = fields.Method("get_status_label", metadata={"example": "草稿"})
+    unit = fields.Nested(UnitSchema, allow_none=True)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+    def get_status_label(self, obj: Any) -> str:
+        from app.cases.workflow import CaseStatus
+
+        status = obj["status"] if isinstance(obj, dict) else obj.status
+        return CaseStatus(status).label
+
+
+class ApplicantSchema(StrictSchema):
+    role = fields.String()
+    role_label = fields.String()
+    name_masked = fields.String()
+
+
+class TimelineEntrySchema(StrictSchema):
+    status = fields.String()
+    status_label = fields.String()
+    at = UtcDateTime()
+
+
+class CaseDetailSchema(CaseSchema):
+    applicants = fields.List(fields.Nested(ApplicantSchema))
+    timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    allowed_actions = fields.List(fields.String())
+
+
+class CaseCreateSchema(StrictSchema):
+    business_type = fields.String(required=True, validate=validate.Length(max=40),
+                                  metadata={"example": "resale_transfer"})
+    unit_number = fields.String(validate=validate.Length(max=40),
+                                metadata={"example": "440402003001GB00012F00010203"})
+    location = fields.String(validate=validate.Length(max=200))
+
+
+class BusinessTypeSchema(StrictSchema):
+    code = fields.String()
+    name = fields.String()
+    step_order = fields.String()
+    certificate_kind = fields.String(allow_none=True)
+    time_limit_working_days = fields.Integer()
+    roles = fields.List(fields.Dict())
+    materials = fields.List(fields.Dict())
+    departments = fields.List(fields.String())
+    fee_items = fields.List(fields.String())

@@ -1,0 +1,34 @@
+"""Bearer-token authentication for citizen endpoints."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, request
+
+from app.accounts.tokens import CitizenIdentity, authenticate
+from app.errors import Unauthenticated
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+BEARER = [{"bearerAuth": []}]
+
+
+def citizen_required(view: F) -> F:
+    """Require a valid access token; the caller is then in ``current_citizen()``."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated()
+        g.citizen = authenticate(token.strip())
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def current_citizen() -> CitizenIdentity:
+    return g.citizen  # type: ignore[no-any-return]

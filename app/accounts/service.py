@@ -1,0 +1,80 @@
+"""Citizen login: from the mini-program (WeChat code) and from an SMS link (phone + code)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app import audit, validators
+from app.accounts import otp
+from app.accounts.models import Account
+from app.accounts.tokens import TokenPair, start_session
+from app.audit import ActorType, Channel
+from app.db import db
+from app.errors import ValidationFailed, WeChatLoginFailed, WeChatUnavailable
+from app.integrations.wechat import WeChatCodeInvalid, WeChatError
+from app.integrations.wechat import WeChatUnavailable as WeChatDown
+from app.services import wechat_api
+
+
+def login_with_wechat(code: str) -> TokenPair:
+    """wx.login code → code2session → the account bound to the openid (created if new)."""
+    if not code or len(code) > 128:
+        raise ValidationFailed({"code": ["缺少微信登录凭证"]})
+    try:
+        session = wechat_api().code_to_session(code)
+    except WeChatCodeInvalid:
+        raise WeChatLoginFailed() from None
+    except WeChatDown:
+        raise WeChatUnavailable() from None
+    except WeChatError:
+        raise WeChatLoginFailed() from None
+
+    account = db.session.scalar(select(Account).where(Account.wechat_openid == session.openid))
+    if account is None:
+        account = Account(wechat_openid=session.openid)
+        db.session.add(account)
+        db.session.flush()
+        audit.record(
+            actor_type=ActorType.CITIZEN, actor_id=account.id, channel=Channel.MINIPROGRAM,
+            action="account.created", entity_type="account", entity_id=account.id,
+            after={"channel": "wechat"},
+        )
+    if session.unionid:
+        account.wechat_unionid = session.unionid
+    account.wechat_session_key = session.session_key
+    pair = start_session(account, Channel.MINIPROGRAM)
+    db.session.commit()
+    return pair
+
+
+def normalise_phone(phone: str) -> str:
+    try:
+        return validators.mobile_phone(phone)
+    except validators.InvalidValue as exc:
+        raise ValidationFailed({"phone": [exc.message]}) from None
+
+
+def send_login_code(phone: str, ip_hash: str | None = None) -> otp.CodeSent:
+    return otp.request_code(normalise_phone(phone), ip_hash)
+
+
+def login_with_sms_code(phone: str, code: str) -> TokenPair:
+    """Phone + one-time code → the account bound to that phone (created if new)."""
+    e164 = normalise_phone(phone)
+    if not (code or "").isdigit() or len(code) != 6:
+        raise ValidationFailed({"code": ["请输入6位数字验证码"]})
+    otp.verify_code(e164, code)
+    ph = otp.phone_hash(e164)
+    account = db.session.scalar(select(Account).where(Account.phone_hash == ph))
+    if account is None:
+        account = Account(phone=e164, phone_hash=ph)
+        db.session.add(account)
+        db.session.flush()
+        audit.record(
+            actor_type=ActorType.CITIZEN, actor_id=account.id, channel=Channel.MOBILE_WEB,
+            action="account.created", entity_type="account", entity_id=account.id,
+            after={"channel": "sms"},
+        )
+    pair = start_session(account, Channel.MOBILE_WEB)
+    db.session.commit()
+    return pair

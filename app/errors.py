@@ -1,0 +1,125 @@
+"""Domain errors. Each has a machine-readable code, an HTTP status and a Chinese message.
+
+Services raise these; `api/errors.py` turns every one into the same JSON envelope
+``{"code", "message", "details"}`` and the admin pages show the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "DOMAIN_ERROR"
+    status = 400
+    message = "请求无法处理"
+
+    def __init__(self, message: str | None = None, **details: Any):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.details = details
+
+
+class ValidationFailed(DomainError):
+    code = "VALIDATION_FAILED"
+    status = 422
+    message = "提交的信息有误，请检查后重试"
+
+    def __init__(self, fields: dict[str, list[str]], message: str | None = None):
+        super().__init__(message, fields=fields)
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+    status = 404
+    message = "未找到请求的内容"
+
+
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+    status = 401
+    message = "请先登录"
+
+
+class TokenExpired(Unauthenticated):
+    code = "TOKEN_EXPIRED"
+    message = "登录已过期，请重新登录"
+
+
+class TokenInvalid(Unauthenticated):
+    code = "TOKEN_INVALID"
+    message = "登录凭证无效，请重新登录"
+
+
+class RefreshTokenInvalid(Unauthenticated):
+    code = "REFRESH_TOKEN_INVALID"
+    message = "登录状态已失效，请重新登录"
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
+    status = 403
+    message = "您没有权限进行此操作"
+
+
+class Conflict(DomainError):
+    code = "CONFLICT"
+    status = 409
+    message = "操作与当前状态冲突，请刷新后重试"
+
+
+class CaseStateConflict(Conflict):
+    code = "CASE_STATE_CONFLICT"
+    message = "办件当前状态不允许此操作"
+
+
+class IdentityMismatch(Conflict):
+    code = "IDENTITY_MISMATCH"
+    message = "身份信息与已登记的信息不一致，请到窗口核实"
+
+
+class RateLimited(DomainError):
+    code = "RATE_LIMITED"
+    status = 429
+    message = "操作过于频繁，请稍后再试"
+
+
+class OtpTooFrequent(RateLimited):
+    code = "OTP_TOO_FREQUENT"
+    message = "验证码发送过于频繁，请稍后再试"
+
+
+class OtpDailyLimit(RateLimited):
+    code = "OTP_DAILY_LIMIT"
+    message = "今日验证码发送次数已达上限，请明天再试"
+
+
+class OtpLocked(RateLimited):
+    code = "OTP_LOCKED"
+    message = "验证码错误次数过多，请重新获取验证码"
+
+
+class OtpInvalid(Unauthenticated):
+    code = "OTP_INVALID"
+    message = "验证码错误或已失效"
+
+
+class WeChatLoginFailed(Unauthenticated):
+    code = "WECHAT_LOGIN_FAILED"
+    message = "微信登录失败，请重新打开小程序后再试"
+
+
+class ServiceUnavailable(DomainError):
+    code = "SERVICE_UNAVAILABLE"
+    status = 503
+    message = "服务暂时不可用，请稍后再试"
+
+
+class SmsUnavailable(ServiceUnavailable):
+    code = "SMS_UNAVAILABLE"
+    message = "短信发送失败，请稍后再试"
+
+
+class WeChatUnavailable(ServiceUnavailable):
+    code = "WECHAT_UNAVAILABLE"
+    message = "微信服务暂时不可用，请稍后再试"

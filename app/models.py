@@ -1,0 +1,24 @@
+"""Every model, imported once so the metadata (and Alembic) sees all tables."""
+
+from app.accounts.models import Account, AuthSession, OtpChallenge, RefreshToken
+from app.audit import AuditRecord
+from app.cases.models import BusinessType, Case, CaseApplicant, PropertyUnit
+from app.counters import Counter
+from app.people.models import Person
+from app.staff.models import StaffRoleGrant, StaffUser
+
+__all__ = [
+    "Account",
+    "AuditRecord",
+    "AuthSession",
+    "BusinessType",
+    "Case",
+    "CaseApplicant",
+    "Counter",
+    "OtpChallenge",
+    "Person",
+    "PropertyUnit",
+    "RefreshToken",
+    "StaffRoleGrant",
+    "StaffUser",
+]

@@ -1,0 +1,31 @@
+"""Outside capabilities (WeChat API, SMS), built from settings once per app.
+
+Services and tests reach them through these accessors; tests can replace one with
+``app.extensions["bdc.sms"] = …`` when they need a failing provider.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from flask import Flask, current_app
+
+if TYPE_CHECKING:
+    from app.integrations.sms import SmsSender
+    from app.integrations.wechat import WeChatApi
+
+
+def init_services(app: Flask) -> None:
+    from app.integrations.sms import make_sms_sender
+    from app.integrations.wechat import make_wechat_api
+
+    app.extensions["bdc.wechat"] = make_wechat_api(app.config)
+    app.extensions["bdc.sms"] = make_sms_sender(app.config)
+
+
+def wechat_api() -> WeChatApi:
+    return cast("WeChatApi", current_app.extensions["bdc.wechat"])
+
+
+def sms_sender() -> SmsSender:
+    return cast("SmsSender", current_app.extensions["bdc.sms"])

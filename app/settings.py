@@ -1,0 +1,167 @@
+"""Settings: embedded defaults, overridden by environment variables.
+
+Every key has a default that works for `make run` on one machine. Secrets have no
+default: in development they are generated once into ``var/dev-secrets.json``
+(never committed); in production a missing secret stops the start-up.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    "APP_ENV": "development",  # development | test | production
+    "INSTANCE_DIR": str(PROJECT_ROOT / "var"),
+    "DATABASE_URL": "",  # empty: SQLite file under INSTANCE_DIR
+    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    # Tokens for citizens (mini-program and mobile web).
+    "ACCESS_TOKEN_TTL_SECONDS": 900,
+    "REFRESH_TOKEN_TTL_SECONDS": 30 * 24 * 3600,
+    # One-time login codes by SMS.
+    "OTP_TTL_SECONDS": 300,
+    "OTP_MAX_ATTEMPTS": 5,
+    "OTP_MIN_INTERVAL_SECONDS": 60,
+    "OTP_DAILY_LIMIT_PER_PHONE": 10,
+    "RATELIMIT_OTP_REQUEST_PER_IP": "5 per minute;30 per hour",
+    "RATELIMIT_OTP_VERIFY_PER_IP": "20 per minute;100 per hour",
+    "RATELIMIT_WECHAT_LOGIN_PER_IP": "30 per minute",
+    "RATELIMIT_STAFF_LOGIN_PER_IP": "10 per minute;100 per hour",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    # Staff.
+    "STAFF_MAX_FAILED_LOGINS": 5,
+    "STAFF_LOCK_MINUTES": 15,
+    "STAFF_SESSION_HOURS": 8,
+    "TOTP_ISSUER": "不动产登记自助平台",
+    # Case numbers: prefix + Asia/Shanghai date + daily serial, e.g. ZH2026112300001.
+    "CASE_NUMBER_PREFIX": "ZH",
+    "DISPLAY_TIMEZONE": "Asia/Shanghai",
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # WeChat (the sandbox in development; the real host in production).
+    "WECHAT_APPID": "",
+    "WECHAT_SECRET": "",
+    "WECHAT_API_BASE": "https://api.weixin.qq.com/",
+    # SMS through Tencent Cloud SMS (the sandbox in development).
+    "SMS_PROVIDER": "tencent",
+    "TENCENT_SMS_SECRET_ID": "",
+    "TENCENT_SMS_SECRET_KEY": "",
+    "TENCENT_SMS_SDK_APP_ID": "",
+    "TENCENT_SMS_SIGN_NAME": "不动产登记中心",
+    "TENCENT_SMS_REGION": "ap-guangzhou",
+    "TENCENT_SMS_ENDPOINT": "sms.tencentcloudapi.com",
+    "TENCENT_SMS_SCHEME": "https",
+    "SMS_TEMPLATE_IDS": {"login_code": "1000001"},
+    # Sandbox (development only).
+    "SANDBOX_HOST": "127.0.0.1",
+    "SANDBOX_PORT": 8001,
+    # Secrets: no defaults.
+    "SECRET_KEY": "",
+    "DATA_ENCRYPTION_KEY": "",
+    "LOOKUP_HASH_KEY": "",
+    "JWT_SIGNING_KEY": "",
+}
+
+SECRET_KEYS = ("SECRET_KEY", "DATA_ENCRYPTION_KEY", "LOOKUP_HASH_KEY", "JWT_SIGNING_KEY")
+# Credentials shared by the platform and the sandbox in development.
+SANDBOX_CREDENTIAL_KEYS = (
+    "WECHAT_APPID",
+    "WECHAT_SECRET",
+    "TENCENT_SMS_SECRET_ID",
+    "TENCENT_SMS_SECRET_KEY",
+    "TENCENT_SMS_SDK_APP_ID",
+)
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the platform must not start."""
+
+
+def _coerce(default: Any, raw: str) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, dict | list):
+        return json.loads(raw)
+    return raw
+
+
+def new_key() -> str:
+    """A random 256-bit key, URL-safe base64."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def generate_dev_secrets() -> dict[str, str]:
+    values = {key: new_key() for key in SECRET_KEYS}
+    values.update(
+        WECHAT_APPID="wx" + secrets.token_hex(8),
+        WECHAT_SECRET=secrets.token_hex(16),
+        TENCENT_SMS_SECRET_ID="AKID" + secrets.token_hex(16),
+        TENCENT_SMS_SECRET_KEY=secrets.token_hex(16),
+        TENCENT_SMS_SDK_APP_ID=str(1400000000 + secrets.randbelow(99999999)),
+    )
+    return values
+
+
+def load_dev_secrets(instance_dir: Path) -> dict[str, str]:
+    """Read, or create once, the development secrets file (mode 0600)."""
+    path = instance_dir / "dev-secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    values = generate_dev_secrets()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(values, fh, indent=2)
+    return values
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Defaults ← environment ← overrides; secrets filled for development."""
+    environ = os.environ if environ is None else environ
+    settings = dict(DEFAULTS)
+    for key, default in DEFAULTS.items():
+        if key in environ and environ[key] != "":
+            try:
+                settings[key] = _coerce(default, environ[key])
+            except ValueError as exc:
+                raise SettingsError(f"setting {key} is malformed: {exc}") from None
+    settings.update(overrides or {})
+
+    instance_dir = Path(settings["INSTANCE_DIR"])
+    generated_keys = SECRET_KEYS + SANDBOX_CREDENTIAL_KEYS
+    missing = [key for key in generated_keys if not settings.get(key)]
+    if missing:
+        if settings["APP_ENV"] == "production":
+            raise SettingsError("missing secrets in production: " + ", ".join(missing))
+        dev = load_dev_secrets(instance_dir)
+        for key in missing:
+            settings[key] = dev[key]
+    if settings["APP_ENV"] != "production":
+        # Development and tests talk to the local sandbox unless told otherwise.
+        for key, value in sandbox_endpoints(settings).items():
+            if key not in environ and key not in (overrides or {}):
+                settings[key] = value
+    if not settings["DATABASE_URL"]:
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        settings["DATABASE_URL"] = f"sqlite:///{instance_dir / 'bdc.sqlite3'}"
+    return settings
+
+
+def sandbox_endpoints(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings that point the WeChat and SMS clients at the local sandbox."""
+    host, port = settings["SANDBOX_HOST"], settings["SANDBOX_PORT"]
+    return {
+        "WECHAT_API_BASE": f"http://{host}:{port}/",
+        "TENCENT_SMS_ENDPOINT": f"{host}:{port}",
+        "TENCENT_SMS_SCHEME": "http",
+    }
