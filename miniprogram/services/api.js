@@ -1,0 +1,288 @@
+// The one API client of the mini-program. Every server call goes through
+// `request`, which attaches the access token, renews it once on expiry and turns
+// every failure into an ApiError carrying a message a citizen can read.
+const { getApiBaseUrl } = require('../config');
+const { callWx } = require('../utils/wx-async');
+
+const ACCESS_TOKEN_KEY = 'auth.access';
+const REFRESH_TOKEN_KEY = 'auth.refresh';
+const LOGIN_PAGE = '/pages/login/index';
+const REQUEST_TIMEOUT_MS = 15000;
+const RENEWABLE_TOKEN_CODES = ['TOKEN_EXPIRED', 'TOKEN_INVALID'];
+// A toast with icon "none" shows two short lines; longer texts go to a modal.
+const TOAST_MAX_LENGTH = 20;
+
+const MESSAGES = {
+  network: '网络连接失败，请检查网络后重试',
+  sessionExpired: '登录已过期，请重新登录',
+  server: '服务暂时不可用，请稍后重试',
+  request: '请求失败，请稍后重试',
+  wechatLogin: '微信登录失败，请稍后重试',
+  unknown: '操作失败，请稍后重试',
+};
+
+class ApiError extends Error {
+  constructor({ code, message, status = 0, details = {} }) {
+    super(message);
+    // Transpiled subclasses of Error lose their prototype; restore it so that
+    // `instanceof ApiError` holds in WeChat DevTools builds too.
+    Object.setPrototypeOf(this, ApiError.prototype);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = status;
+    this.details = details || {};
+  }
+}
+
+// ---- token storage -------------------------------------------------------
+
+function getAccessToken() {
+  return wx.getStorageSync(ACCESS_TOKEN_KEY) || '';
+}
+
+function getRefreshToken() {
+  return wx.getStorageSync(REFRESH_TOKEN_KEY) || '';
+}
+
+function storeTokens({ access_token: accessToken, refresh_token: refreshToken }) {
+  wx.setStorageSync(ACCESS_TOKEN_KEY, accessToken);
+  wx.setStorageSync(REFRESH_TOKEN_KEY, refreshToken);
+}
+
+function clearTokens() {
+  wx.removeStorageSync(ACCESS_TOKEN_KEY);
+  wx.removeStorageSync(REFRESH_TOKEN_KEY);
+}
+
+function isLoggedIn() {
+  return Boolean(getAccessToken() || getRefreshToken());
+}
+
+// ---- transport -----------------------------------------------------------
+
+function parseBody(data) {
+  if (typeof data !== 'string') return data;
+  if (!data) return null;
+  try {
+    return JSON.parse(data);
+  } catch (err) {
+    return data;
+  }
+}
+
+// Header names arrive lower-cased on some platforms and as sent on others.
+function getHeader(headers, name) {
+  const wanted = name.toLowerCase();
+  const key = Object.keys(headers || {}).find((candidate) => candidate.toLowerCase() === wanted);
+  return key === undefined ? undefined : headers[key];
+}
+
+function send({ path, method, data, accessToken }) {
+  const header = { Accept: 'application/json', 'Content-Type': 'application/json' };
+  if (accessToken) header.Authorization = `Bearer ${accessToken}`;
+  return new Promise((resolve, reject) => {
+    wx.request({
+      url: `${getApiBaseUrl()}${path}`,
+      method,
+      data,
+      header,
+      dataType: 'json',
+      timeout: REQUEST_TIMEOUT_MS,
+      success: resolve,
+      fail: (res) =>
+        reject(
+          new ApiError({
+            code: 'NETWORK_ERROR',
+            message: MESSAGES.network,
+            details: { errMsg: res && res.errMsg },
+          }),
+        ),
+    });
+  });
+}
+
+function toApiError(statusCode, body) {
+  if (body && typeof body.code === 'string' && typeof body.message === 'string') {
+    return new ApiError({
+      code: body.code,
+      message: body.message,
+      status: statusCode,
+      details: body.details,
+    });
+  }
+  // Not our error envelope (a proxy page, a framework default): never show it raw.
+  const serverSide = statusCode >= 500;
+  return new ApiError({
+    code: serverSide ? 'SERVER_ERROR' : `HTTP_${statusCode}`,
+    message: serverSide ? MESSAGES.server : MESSAGES.request,
+    status: statusCode,
+  });
+}
+
+function isRenewableTokenError(error) {
+  return error.status === 401 && RENEWABLE_TOKEN_CODES.includes(error.code);
+}
+
+// ---- session renewal -----------------------------------------------------
+
+let pendingRenewal = null;
+
+function sessionExpiredError() {
+  return new ApiError({ code: 'SESSION_EXPIRED', message: MESSAGES.sessionExpired, status: 401 });
+}
+
+function endSession() {
+  clearTokens();
+  wx.reLaunch({ url: LOGIN_PAGE });
+}
+
+// Every request that meets an expired token waits for this same promise, so
+// the (rotating, single-use) refresh token is spent exactly once.
+function renewSessionOnce() {
+  if (!pendingRenewal) {
+    pendingRenewal = (async () => {
+      try {
+        await refresh();
+      } catch (err) {
+        // The server refused the refresh token: the session is over. A network
+        // failure or server outage proves nothing, so the tokens are kept.
+        if (err.status >= 400 && err.status < 500) {
+          endSession();
+          throw sessionExpiredError();
+        }
+        throw err;
+      } finally {
+        pendingRenewal = null;
+      }
+    })();
+  }
+  return pendingRenewal;
+}
+
+async function request(path, { method = 'GET', data, auth = true, renewExpiredToken = true } = {}) {
+  const accessToken = auth ? getAccessToken() : '';
+  const response = await send({ path, method, data, accessToken });
+  const body = parseBody(response.data);
+  if (response.statusCode >= 200 && response.statusCode < 300) {
+    return { status: response.statusCode, data: body, headers: response.header || {} };
+  }
+
+  const error = toApiError(response.statusCode, body);
+  if (!auth || !renewExpiredToken || !isRenewableTokenError(error)) throw error;
+
+  const current = getAccessToken();
+  // The session ended while this request was in flight (failed renewal, logout).
+  if (!current) throw sessionExpiredError();
+  // Unless another request already renewed the token meanwhile, renew it now.
+  if (current === accessToken) await renewSessionOnce();
+  return request(path, { method, data, auth, renewExpiredToken: false });
+}
+
+// ---- endpoints -----------------------------------------------------------
+
+async function loginWithWechat() {
+  let code;
+  try {
+    ({ code } = await callWx('login'));
+  } catch (err) {
+    throw new ApiError({
+      code: 'WECHAT_LOGIN_FAILED',
+      message: MESSAGES.wechatLogin,
+      details: { errMsg: err && err.errMsg },
+    });
+  }
+  const { data } = await request('/auth/wechat', { method: 'POST', data: { code }, auth: false });
+  storeTokens(data);
+  return data.account;
+}
+
+async function refresh() {
+  const refreshToken = getRefreshToken();
+  if (!refreshToken) {
+    throw new ApiError({ code: 'REFRESH_TOKEN_INVALID', message: MESSAGES.sessionExpired, status: 401 });
+  }
+  const { data } = await request('/auth/refresh', {
+    method: 'POST',
+    data: { refresh_token: refreshToken },
+    auth: false,
+  });
+  storeTokens(data);
+  return data;
+}
+
+// Logging out always succeeds locally: the tokens are dropped even when the
+// server cannot be told.
+async function logout() {
+  try {
+    if (getAccessToken()) await request('/auth/logout', { method: 'POST', renewExpiredToken: false });
+  } catch (err) {
+    // Nothing to tell the citizen: the session ends on this phone either way.
+  } finally {
+    clearTokens();
+  }
+}
+
+async function getMe() {
+  const { data } = await request('/me');
+  return data;
+}
+
+function parsePagination(headers) {
+  const raw = getHeader(headers, 'X-Pagination');
+  if (!raw) return null;
+  if (typeof raw === 'object') return raw;
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    return null;
+  }
+}
+
+async function listCases({ page = 1, pageSize = 20 } = {}) {
+  const query = `page=${encodeURIComponent(page)}&page_size=${encodeURIComponent(pageSize)}`;
+  const { data, headers } = await request(`/cases?${query}`);
+  return {
+    items: Array.isArray(data) ? data : [],
+    pagination: parsePagination(headers),
+  };
+}
+
+async function getCase(caseNumber) {
+  const { data } = await request(`/cases/${encodeURIComponent(caseNumber)}`);
+  return data;
+}
+
+// ---- presenting errors ---------------------------------------------------
+
+function errorMessageOf(err) {
+  if (err && (err instanceof ApiError || err.name === 'ApiError') && err.message) return err.message;
+  return MESSAGES.unknown;
+}
+
+function showError(err) {
+  if (!(err instanceof ApiError)) console.error(err); // a bug, not a server answer
+  const message = errorMessageOf(err);
+  if (message.length > TOAST_MAX_LENGTH) {
+    wx.showModal({ title: '提示', content: message, showCancel: false, confirmText: '知道了' });
+  } else {
+    wx.showToast({ title: message, icon: 'none', duration: 2500 });
+  }
+}
+
+module.exports = {
+  ApiError,
+  ACCESS_TOKEN_KEY,
+  REFRESH_TOKEN_KEY,
+  LOGIN_PAGE,
+  request,
+  loginWithWechat,
+  refresh,
+  logout,
+  getMe,
+  listCases,
+  getCase,
+  isLoggedIn,
+  clearTokens,
+  errorMessageOf,
+  showError,
+};

@@ -1,0 +1,3 @@
+module.exports = () => {
+  process.env.TZ = 'America/Los_Angeles';
+};

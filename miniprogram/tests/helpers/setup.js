@@ -1,0 +1,2 @@
+// Installs the global `wx` stubs (and Component/Behavior) in every test file.
+require('miniprogram-simulate');
