@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import g, request
 
@@ -13,7 +13,7 @@ from app.errors import Unauthenticated
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-BEARER = [{"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def citizen_required(view: F) -> F:
@@ -27,8 +27,9 @@ def citizen_required(view: F) -> F:
         g.citizen = authenticate(token.strip())
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 def current_citizen() -> CitizenIdentity:
-    return g.citizen  # type: ignore[no-any-return]
+    identity: CitizenIdentity = g.citizen
+    return identity

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import UTCDateTime, db
+from app.db import Model, UTCDateTime, db
 from app.timeutil import utcnow
 
 
@@ -34,7 +34,7 @@ class ActorType(enum.StrEnum):
     INSTITUTION = "institution"
 
 
-class AuditRecord(db.Model):
+class AuditRecord(Model):
     __tablename__ = "audit_records"
 
     id: Mapped[int] = mapped_column(primary_key=True)

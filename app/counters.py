@@ -10,10 +10,10 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import db, upsert_statement
+from app.db import Model, db, upsert_statement
 
 
-class Counter(db.Model):
+class Counter(Model):
     __tablename__ = "counters"
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)

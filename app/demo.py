@@ -16,7 +16,6 @@ from pathlib import Path
 from sqlalchemy import select
 from stdnum.cn import ric, uscc
 
-
 from app.accounts.models import Account
 from app.accounts.otp import phone_hash
 from app.audit import ActorType, Channel
@@ -86,7 +85,8 @@ def _advance(case: object, *targets: CaseStatus) -> None:
 
 
 def already_loaded() -> bool:
-    return db.session.scalar(select(StaffUser).where(StaffUser.username == MARKER_USERNAME)) is not None
+    marker = select(StaffUser).where(StaffUser.username == MARKER_USERNAME)
+    return db.session.scalar(marker) is not None
 
 
 def load_demo(instance_dir: Path, prefix: str) -> list[str]:
@@ -97,18 +97,19 @@ def load_demo(instance_dir: Path, prefix: str) -> list[str]:
     persons: dict[str, Person] = {}
     accounts: dict[str, Account] = {}
     for citizen in CITIZENS:
-        channels = []
+        logins = []
         if citizen.phone:
-            channels.append(("sms", _sms_account(_e164(citizen.phone))))
+            logins.append(_sms_account(_e164(citizen.phone)))
         if citizen.wechat_name:
-            channels.append(("wechat", _wechat_account(citizen.wechat_name)))
-        for channel, account in channels:
+            logins.append(_wechat_account(citizen.wechat_name))
+        for account in logins:
             person = people.bind_verified_identity(
                 account, citizen.name, citizen.id_number, method="demo", channel=Channel.SYSTEM
             )
             persons[citizen.name] = person
             accounts.setdefault(citizen.name, account)
-    developer = people.register_legal_person("珠海市示范房地产开发有限公司", _uscc("91440400MA4U12345"))
+    developer = people.register_legal_person(
+        "珠海市示范房地产开发有限公司", _uscc("91440400MA4U12345"))
     bank = people.register_legal_person("示范银行股份有限公司珠海分行", _uscc("91440400MA4U67890"))
     db.session.commit()
 
@@ -141,7 +142,8 @@ def load_demo(instance_dir: Path, prefix: str) -> list[str]:
     _advance(mortgage, CaseStatus.SUBMITTED, CaseStatus.ACCEPTED, CaseStatus.FEES_ASSESSED,
              CaseStatus.REGISTERED)
 
-    draft = cases.create_draft(accounts["李四"], "change", channel=Channel.MOBILE_WEB, prefix=prefix)
+    draft = cases.create_draft(
+        accounts["李四"], "change", channel=Channel.MOBILE_WEB, prefix=prefix)
     cases.add_applicant(draft, li, "owner", "1/1")
     db.session.commit()
 

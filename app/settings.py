@@ -58,6 +58,9 @@ DEFAULTS: dict[str, Any] = {
     "TENCENT_SMS_ENDPOINT": "sms.tencentcloudapi.com",
     "TENCENT_SMS_SCHEME": "https",
     "SMS_TEMPLATE_IDS": {"login_code": "1000001"},
+    # Development server (make run).
+    "APP_HOST": "127.0.0.1",
+    "APP_PORT": 8000,
     # Sandbox (development only).
     "SANDBOX_HOST": "127.0.0.1",
     "SANDBOX_PORT": 8001,

@@ -43,7 +43,8 @@ def resident_id_number(value: str, today: date | None = None) -> str:
         raise InvalidValue("ID_NUMBER_CHECKSUM", "身份证号码校验位不正确") from None
     except InvalidComponent:
         # Birth date that does not exist, or an unknown region code.
-        raise InvalidValue("ID_NUMBER_COMPONENT", "身份证号码中的出生日期或地区代码不正确") from None
+        raise InvalidValue(
+            "ID_NUMBER_COMPONENT", "身份证号码中的出生日期或地区代码不正确") from None
     except ValidationError:
         raise InvalidValue("ID_NUMBER_FORMAT", "身份证号码格式不正确") from None
     if ric.get_birth_date(number) > (today or date.today()):

@@ -7,13 +7,13 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import EncryptedText, UTCDateTime, db
+from app.db import EncryptedText, Model, UTCDateTime
 from app.people.models import Person
 from app.timeutil import utcnow
 from app.validators import mask_phone
 
 
-class Account(db.Model):
+class Account(Model):
     """A citizen's login. WeChat accounts are found by openid, SMS accounts by phone hash.
 
     An account becomes linked to a Person once it verifies an identity; two accounts
@@ -53,7 +53,7 @@ class Account(db.Model):
         return self.person_id is not None and self.identity_verified_at is not None
 
 
-class AuthSession(db.Model):
+class AuthSession(Model):
     """One login: a family of rotating refresh tokens. Revoking it ends every token in it."""
 
     __tablename__ = "auth_sessions"
@@ -69,7 +69,7 @@ class AuthSession(db.Model):
     account: Mapped[Account] = relationship()
 
 
-class RefreshToken(db.Model):
+class RefreshToken(Model):
     """Each refresh token ever issued, by SHA-256; a used one presented again is theft."""
 
     __tablename__ = "refresh_tokens"
@@ -82,7 +82,7 @@ class RefreshToken(db.Model):
     session: Mapped[AuthSession] = relationship()
 
 
-class OtpChallenge(db.Model):
+class OtpChallenge(Model):
     """A one-time login code sent by SMS, stored only as a keyed hash."""
 
     __tablename__ = "otp_challenges"

@@ -10,9 +10,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 
 from app import crypto
 from app.accounts.models import OtpChallenge
@@ -67,7 +69,7 @@ def request_code(e164: str, ip_hash: str | None = None) -> CodeSent:
         raise OtpDailyLimit()
 
     db.session.execute(
-        OtpChallenge.__table__.update()
+        update(OtpChallenge)
         .where(OtpChallenge.phone_hash == ph, OtpChallenge.consumed_at.is_(None),
                OtpChallenge.superseded_at.is_(None))
         .values(superseded_at=now)
@@ -106,24 +108,24 @@ def verify_code(e164: str, code: str) -> None:
         raise OtpInvalid()
     if challenge.attempts >= max_attempts:
         raise OtpLocked()
-    table = OtpChallenge.__table__
+    table = OtpChallenge
     if not hmac.compare_digest(challenge.code_hash, _code_hash(ph, (code or "").strip())):
         # Atomic increment: concurrent wrong guesses cannot share one attempt.
         attempts = db.session.execute(
-            table.update().where(table.c.id == challenge.id)
-            .values(attempts=table.c.attempts + 1).returning(table.c.attempts)
+            update(table).where(table.id == challenge.id)
+            .values(attempts=table.attempts + 1).returning(table.attempts)
         ).scalar_one()
         db.session.commit()
         remaining = max_attempts - attempts
         if remaining <= 0:
             raise OtpLocked()
         raise OtpInvalid(remaining_attempts=remaining)
-    consumed = db.session.execute(
-        table.update()
-        .where(table.c.id == challenge.id, table.c.consumed_at.is_(None),
-               table.c.attempts < max_attempts)
+    consumed = cast(CursorResult[Any], db.session.execute(
+        update(table)
+        .where(table.id == challenge.id, table.consumed_at.is_(None),
+               table.attempts < max_attempts)
         .values(consumed_at=utcnow())
-    ).rowcount
+    )).rowcount
     if consumed != 1:  # a concurrent request used it first
         db.session.rollback()
         raise OtpInvalid()

@@ -146,7 +146,9 @@ def authenticate(access_token: str) -> CitizenIdentity:
     except jwt.PyJWTError:
         raise TokenInvalid() from None
     session = db.session.get(AuthSession, claims["sid"])
-    if session is None or session.revoked_at is not None or str(session.account_id) != claims["sub"]:
+    if session is None or session.revoked_at is not None:
+        raise TokenInvalid()
+    if str(session.account_id) != claims["sub"]:
         raise TokenInvalid()
     if not session.account.is_active:
         raise TokenInvalid()

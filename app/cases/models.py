@@ -10,12 +10,12 @@ from sqlalchemy import JSON, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.cases.workflow import CaseRules, CaseStatus, StepOrder
-from app.db import UTCDateTime, db
+from app.db import Model, UTCDateTime
 from app.people.models import Person
 from app.timeutil import utcnow
 
 
-class PropertyUnit(db.Model):
+class PropertyUnit(Model):
     """A property unit (不动产单元) with its 28-character number kept in queryable parts."""
 
     __tablename__ = "property_units"
@@ -32,7 +32,7 @@ class PropertyUnit(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class BusinessType(db.Model):
+class BusinessType(Model):
     """A kind of registration, defined as data (see app/cases/business_types.json)."""
 
     __tablename__ = "business_types"
@@ -75,7 +75,7 @@ class BusinessType(db.Model):
         return next((r["label"] for r in self.roles if r["code"] == role), role)
 
 
-class Case(db.Model):
+class Case(Model):
     """One application (办件), from draft to archive."""
 
     __tablename__ = "cases"
@@ -107,7 +107,7 @@ class Case(db.Model):
         return CaseStatus(self.status)
 
 
-class CaseApplicant(db.Model):
+class CaseApplicant(Model):
     """A party to a case in one role (buyer, seller, mortgagee, agent …)."""
 
     __tablename__ = "case_applicants"

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import EncryptedText, UTCDateTime, db
+from app.db import EncryptedText, Model, UTCDateTime
 from app.timeutil import utcnow
 from app.validators import mask_id_number, mask_name, mask_phone
 
@@ -18,7 +18,7 @@ class PersonKind(enum.StrEnum):
     LEGAL = "legal"
 
 
-class Person(db.Model):
+class Person(Model):
     """A party to a case. Natural persons are identified by the keyed hash of their ID number."""
 
     __tablename__ = "persons"

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import EncryptedText, UTCDateTime, db
+from app.db import EncryptedText, Model, UTCDateTime
 from app.timeutil import utcnow
 
 
@@ -35,7 +35,7 @@ ROLE_LABELS = {
 }
 
 
-class StaffUser(db.Model):
+class StaffUser(Model):
     __tablename__ = "staff_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,7 +64,7 @@ class StaffUser(db.Model):
         return bool(self.roles.intersection(roles))
 
 
-class StaffRoleGrant(db.Model):
+class StaffRoleGrant(Model):
     __tablename__ = "staff_roles"
 
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), primary_key=True)

@@ -48,12 +48,14 @@ def test_refresh_rotates_the_refresh_token(client):
 
 def test_reusing_a_spent_refresh_token_revokes_the_whole_login(client):
     tokens = wechat_login(client)
-    new = client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).get_json()
-    stolen = client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    spent = {"refresh_token": tokens["refresh_token"]}
+    new = client.post("/api/auth/refresh", json=spent).get_json()
+    stolen = client.post("/api/auth/refresh", json=spent)
     assert stolen.status_code == 401
     assert stolen.get_json()["code"] == "REFRESH_TOKEN_INVALID"
     # The legitimate holder's newer tokens die with it.
-    assert client.post("/api/auth/refresh", json={"refresh_token": new["refresh_token"]}).status_code == 401
+    newer = client.post("/api/auth/refresh", json={"refresh_token": new["refresh_token"]})
+    assert newer.status_code == 401
     assert client.get("/api/me", headers=bearer(new)).status_code == 401
 
 

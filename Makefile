@@ -1,0 +1,70 @@
+# Two commands do everything on a fresh machine:
+#   make run   — install, migrate, load demo data, serve the platform and the sandbox
+#   make test  — install, lint, run every test (mini-program, Python on SQLite and PostgreSQL)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MP := miniprogram
+# Debian packages the project needs: PostgreSQL for the test suite's second database.
+DEB_PACKAGES := postgresql
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-python install-npm install-system run test lint \
+        test-miniprogram test-sqlite test-postgres migrate openapi clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+install: install-system install-python install-npm ## Install everything (idempotent: a second run installs nothing)
+
+install-python: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade "pip>=24"
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+install-npm: $(MP)/node_modules/.installed
+$(MP)/node_modules/.installed: $(MP)/package.json $(MP)/package-lock.json
+	cd $(MP) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install-system: ## Debian packages (PostgreSQL), only those missing
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+run: install ## Serve the platform (http://127.0.0.1:8000) and the sandbox (:8001) with demo data
+	$(BIN)/python -m app.devserver
+
+migrate: install-python ## Apply database migrations
+	$(BIN)/flask --app wsgi db upgrade
+
+openapi: install-python ## Write the OpenAPI document to docs/openapi.json
+	$(BIN)/flask --app wsgi openapi write --format=json docs/openapi.json
+
+lint: install ## ruff, mypy and ESLint
+	$(BIN)/ruff check .
+	$(BIN)/mypy app api sandbox
+	cd $(MP) && npm run --silent lint
+
+test-miniprogram: install-npm
+	cd $(MP) && npm test --silent
+
+test-sqlite: install-python
+	$(BIN)/pytest -q
+
+test-postgres: install
+	scripts/with-postgres.sh $(BIN)/pytest -q
+
+test: install lint test-miniprogram test-sqlite test-postgres ## Run every test: lint, mini-program, Python on SQLite and PostgreSQL
+
+clean: ## Remove local data (database, generated dev keys, demo accounts)
+	rm -rf var
