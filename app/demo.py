@@ -50,7 +50,7 @@ class DemoCitizen:
 CITIZENS = [
     DemoCitizen("张三", _id("44040219880101001"), "13800000001", "zhangsan"),
     DemoCitizen("李四", _id("44040219900315002"), "13800000002", None),
-    DemoCitizen("王𠮷", _id("44040219750620003"), None, "wangji"),
+    DemoCitizen("王𠮷", _id("44040219850620003"), None, "wangji"),
 ]
 STAFF = [
     ("demo.supervisor", "陈主管", [StaffRole.SUPERVISOR]),
