@@ -1,0 +1,6 @@
+"""Local stand-ins for the outside services, speaking their real wire protocols.
+
+Used by ``make run`` and the tests; never imported by production code. The vendors'
+SDKs (wechatpy, tencentcloud-sdk-python) talk to it exactly as they talk to the real
+hosts, signatures included. See ``sandbox/README.md``.
+"""

@@ -1,0 +1,112 @@
+"""The sandbox application: vendor APIs, a dev page, and JSON for tests."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, Response, jsonify, redirect, render_template, request
+
+from sandbox.settings import check_settings
+from sandbox.state import SandboxState
+from sandbox.tencent_sms import BLACKLISTED_PHONE, TencentApiError
+from sandbox.wechat_api import wechat_blueprint
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in record.items()
+    }
+
+
+def _local_time(value: datetime | None) -> str:
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def create_sandbox_app(
+    settings: Mapping[str, Any], *, clock: Callable[[], float] = time.time
+) -> Flask:
+    """A sandbox for these credentials; ``clock`` (epoch seconds) lets tests skew time."""
+    checked = check_settings(settings)
+    state = SandboxState(checked, clock=clock)
+    app = Flask(__name__)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["sandbox_state"] = state
+    app.jinja_env.filters["local_time"] = _local_time
+    app.register_blueprint(wechat_blueprint(state.wechat))
+
+    def tencent_cloud_api() -> Response:
+        # Tencent Cloud API 3.0 always answers 200 with the result or error in the body.
+        try:
+            result = state.sms.handle(
+                method=request.method,
+                path=request.path,
+                query=request.query_string.decode("latin-1"),
+                headers=dict(request.headers.items()),
+                body=request.get_data(),
+            )
+        except TencentApiError as exc:
+            result = {"Error": {"Code": exc.code, "Message": exc.message}}
+        result["RequestId"] = str(uuid.uuid4())
+        return jsonify({"Response": result})
+
+    @app.route("/", methods=["GET", "POST"])
+    def root() -> Any:
+        if request.method == "POST" or "X-TC-Action" in request.headers:
+            return tencent_cloud_api()
+        return render_template(
+            "sandbox/index.html",
+            sms=list(reversed(state.sms_messages())),
+            wechat_messages=list(reversed(state.wechat_messages())),
+            url_links=list(reversed(state.url_links())),
+            templates=sorted(state.sms.templates.values(), key=lambda t: t.template_id),
+            appid=state.wechat.appid,
+            sdk_app_id=state.sms.sdk_app_id,
+            blacklisted_phone=BLACKLISTED_PHONE,
+        )
+
+    @app.get("/_sandbox/health")
+    def health() -> Response:
+        return jsonify({"status": "ok"})
+
+    @app.get("/_sandbox/sms")
+    def sms_messages() -> Response:
+        # A "+" in a query string arrives as a space; the phone is normalised anyway.
+        phone = request.args.get("phone") or None
+        return jsonify([_jsonable(m) for m in state.sms_messages(phone)])
+
+    @app.get("/_sandbox/wechat/messages")
+    def wechat_messages() -> Response:
+        touser = request.args.get("touser") or None
+        return jsonify([_jsonable(m) for m in state.wechat_messages(touser)])
+
+    @app.get("/_sandbox/wechat/url-links")
+    def url_links() -> Response:
+        return jsonify([_jsonable(link) for link in state.url_links()])
+
+    @app.get("/_sandbox/wechat/users/<name>")
+    def wechat_user(name: str) -> Response:
+        return jsonify(
+            {"name": name, "openid": state.openid_for(name), "unionid": state.unionid_for(name)}
+        )
+
+    @app.post("/_sandbox/reset")
+    def reset() -> Any:
+        state.reset()
+        if request.form.get("from_page"):
+            return redirect("/", code=303)
+        return jsonify({"status": "ok"})
+
+    return app
+
+
+def sandbox_state(app: Flask) -> SandboxState:
+    state: SandboxState = app.extensions["sandbox_state"]
+    return state
