@@ -1,0 +1,1 @@
+"""Orders, WeChat Pay and Alipay, refunds, the ledger (issue 5)."""
