@@ -7,6 +7,10 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
+    from app.staff.cli import register_staff_cli
+
+    register_staff_cli(app)
+
     @app.cli.command("load-reference-data")
     def load_reference_data() -> None:
         """Load business types from app/cases/business_types.json (keeps edited ones)."""

@@ -1,0 +1,436 @@
+"""Admin pages for staff: a Jinja blueprint where every page sits behind ``staff_required``.
+
+Login takes two steps (password, then a TOTP code) and ends in Flask's signed session
+cookie: staff id, a per-login nonce, the login time, a stamp of the credentials and
+the "second factor passed" flag. Views parse, authorise, call one service function
+and render; the rules live in ``app.staff.service``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from werkzeug.wrappers import Response
+from wtforms import (
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.audit import Channel
+from app.errors import DomainError, ValidationFailed
+from app.extensions import limiter
+from app.staff import service
+from app.staff.models import StaffRole
+from app.staff.service import (
+    AUDIT_VIEWER_ROLES,
+    LoginStepExpired,
+    StaffLoginFailed,
+    StaffSessionEnded,
+    TotpInvalid,
+)
+from app.web import ERROR_TITLES
+
+bp = Blueprint(
+    "admin",
+    __name__,
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static/admin",
+    static_url_path="/static",
+)
+
+# Session keys. The pending ones live only between the password and the code.
+PENDING_ID = "staff_pending_id"
+PENDING_AT = "staff_pending_at"
+NEXT = "staff_next"
+STAFF_ID = "staff_id"
+NONCE = "staff_nonce"
+AUTH_AT = "staff_auth_at"
+STAMP = "staff_stamp"
+SECOND_FACTOR = "staff_2fa"
+
+F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
+ROLE_CHOICES = [SelectChoice(str(role), role.label) for role in StaffRole]
+
+
+def _login_rate_limit() -> str:
+    return str(current_app.config["RATELIMIT_STAFF_LOGIN_PER_IP"])
+
+
+# --- forms --------------------------------------------------------------------------
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[
+        DataRequired("请输入用户名"), Length(max=64, message="用户名过长"),
+    ])
+    password = PasswordField("密码", validators=[
+        DataRequired("请输入密码"), Length(max=256, message="密码过长"),
+    ])
+    next = HiddenField()
+
+
+class TotpForm(FlaskForm):
+    code = StringField("动态验证码", validators=[
+        DataRequired("请输入验证器中的6位动态验证码"),
+        Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message="动态验证码应为6位数字"),
+    ])
+
+
+class CreateStaffForm(FlaskForm):
+    username = StringField("用户名", validators=[
+        DataRequired("请输入用户名"), Length(max=64, message="用户名过长"),
+    ])
+    display_name = StringField("姓名", validators=[
+        DataRequired("请输入姓名"), Length(max=50, message="姓名过长"),
+    ])
+    # Choices are checked by the service (one Chinese message for unknown roles).
+    roles = SelectMultipleField(
+        "角色", choices=ROLE_CHOICES, validate_choice=False,
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+    )
+    password = PasswordField("初始密码", validators=[
+        Optional(), Length(max=256, message="密码过长"),
+    ])
+
+
+class GrantRoleForm(FlaskForm):
+    role = SelectField("角色", choices=ROLE_CHOICES, validate_choice=False)
+
+
+# --- session and the one decorator --------------------------------------------------
+
+
+def _safe_next(value: str | None) -> str | None:
+    """Only paths inside the admin pages: never an open redirect."""
+    if not value or not value.startswith("/admin") or "\\" in value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    return value
+
+
+def _requested_path() -> str:
+    return request.full_path.rstrip("?")
+
+
+def _session_login() -> tuple[int, float, str] | None:
+    """The logged-in part of the session, if both factors were passed."""
+    staff_id, auth_at, stamp = session.get(STAFF_ID), session.get(AUTH_AT), session.get(STAMP)
+    if (
+        session.get(SECOND_FACTOR) is not True
+        or not isinstance(staff_id, int)
+        or not isinstance(auth_at, int | float)
+        or not isinstance(stamp, str)
+    ):
+        return None
+    return staff_id, float(auth_at), stamp
+
+
+def _session_pending() -> tuple[int, float] | None:
+    staff_id, started_at = session.get(PENDING_ID), session.get(PENDING_AT)
+    if not isinstance(staff_id, int) or not isinstance(started_at, int | float):
+        return None
+    return staff_id, float(started_at)
+
+
+def staff_required(*roles: StaffRole) -> Callable[[F], F]:
+    """Every admin page: a logged-in staff member (both factors), holding one of ``roles``.
+
+    Not logged in → the login page (with ``next``); password only → the code page;
+    a session that has ended (expired, deactivated, locked, credentials changed) is
+    cleared; a staff member without the role gets the 403 page.
+    """
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+            login = _session_login()
+            if login is None:
+                if _session_pending() is not None:
+                    return redirect(url_for("admin.login_totp"))
+                session.clear()
+                return redirect(url_for("admin.login", next=_requested_path()))
+            try:
+                g.staff = service.session_staff(*login)
+            except StaffSessionEnded as error:
+                session.clear()
+                flash(error.message, "error")
+                return redirect(url_for("admin.login", next=_requested_path()))
+            if roles and not g.staff.has_role(*roles):
+                needed = "、".join(role.label for role in roles)
+                return _error_page(403, f"此页面仅限{needed}访问。如需开通权限，请联系主管。")
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorator
+
+
+def _error_page(status: int, message: str | None) -> tuple[str, int]:
+    title = ERROR_TITLES.get(status, "请求无法处理")
+    return render_template("admin/error.html", status=status, title=title, message=message), status
+
+
+@bp.context_processor
+def _template_context() -> dict[str, Any]:
+    return {"current_staff": g.get("staff"), "StaffRole": StaffRole}
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Admin pages show personal data and, once, credentials: keep them out of caches.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_failed(error: CSRFError) -> ResponseReturnValue:
+    return _error_page(400, "页面已过期或请求来源无法验证，请刷新页面后重试。")
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError) -> ResponseReturnValue:
+    return _error_page(error.status, _describe(error))
+
+
+def _describe(error: DomainError) -> str:
+    if isinstance(error, ValidationFailed):
+        reasons = [reason for problems in error.details["fields"].values() for reason in problems]
+        if reasons:
+            return "；".join(reasons)
+    return error.message
+
+
+def _first_form_error(form: FlaskForm) -> str:
+    for errors in form.errors.values():
+        if errors:
+            return str(errors[0])
+    return "提交的信息有误，请检查后重试"
+
+
+# --- login --------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+def login() -> ResponseReturnValue:
+    if _session_login() is not None:
+        return redirect(url_for("admin.dashboard"))
+    form = LoginForm()
+    error = None
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    elif form.validate_on_submit():
+        try:
+            pending = service.begin_login(form.username.data or "", form.password.data or "")
+        except StaffLoginFailed as failure:
+            error = failure.message
+        else:
+            next_url = _safe_next(form.next.data)
+            session.clear()  # no fixation: nothing from before the password survives
+            session[PENDING_ID] = pending.staff_id
+            session[PENDING_AT] = pending.started_at
+            if next_url:
+                session[NEXT] = next_url
+            return redirect(url_for("admin.login_totp"))
+    else:
+        error = _first_form_error(form)
+    return render_template("admin/login.html", form=form, error=error)
+
+
+@bp.route("/login/totp", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+def login_totp() -> ResponseReturnValue:
+    pending = _session_pending()
+    if pending is None:
+        return redirect(url_for("admin.login"))
+    form = TotpForm()
+    if request.method == "POST":
+        # Post/redirect/get: each request calls one use case, the page is rendered by GET.
+        if not form.validate_on_submit():
+            flash(_first_form_error(form), "error")
+            return redirect(url_for("admin.login_totp"))
+        try:
+            done = service.finish_login(*pending, form.code.data or "")
+        except TotpInvalid as error:
+            flash(error.message, "error")
+            return redirect(url_for("admin.login_totp"))
+        except (StaffLoginFailed, LoginStepExpired) as error:
+            session.clear()
+            flash(error.message, "error")
+            return redirect(url_for("admin.login"))
+        next_url = _safe_next(session.get(NEXT))
+        session.clear()  # a fresh session (and CSRF token) for the logged-in staff member
+        session[STAFF_ID] = done.staff.id
+        session[NONCE] = done.nonce
+        session[AUTH_AT] = done.authenticated_at
+        session[STAMP] = done.stamp
+        session[SECOND_FACTOR] = True
+        return redirect(next_url or url_for("admin.dashboard"))
+    try:
+        info = service.pending_login(*pending)
+    except (StaffLoginFailed, LoginStepExpired) as error:
+        session.clear()
+        flash(error.message, "error")
+        return redirect(url_for("admin.login"))
+    return render_template("admin/login_totp.html", form=form, pending=info)
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    login = _session_login()
+    if login is not None:
+        service.logout(login[0], channel=Channel.ADMIN)
+    session.clear()
+    flash("您已退出登录", "info")
+    return redirect(url_for("admin.login"))
+
+
+# --- dashboard ----------------------------------------------------------------------
+
+
+@bp.get("/")
+@staff_required()
+def dashboard() -> ResponseReturnValue:
+    return render_template("admin/dashboard.html", sections=service.dashboard(g.staff))
+
+
+# --- staff management (supervisors) -------------------------------------------------
+
+
+@bp.get("/staff")
+@staff_required(StaffRole.SUPERVISOR)
+def staff_list() -> ResponseReturnValue:
+    return render_template("admin/staff_list.html", staff=service.list_staff())
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@staff_required(StaffRole.SUPERVISOR)
+def staff_new() -> ResponseReturnValue:
+    form = CreateStaffForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            created = service.create_staff(
+                form.username.data or "",
+                form.display_name.data or "",
+                service.parse_roles(form.roles.data or []),
+                form.password.data or None,
+                actor_id=g.staff.id,
+                channel=Channel.ADMIN,
+            )
+        except DomainError as failure:
+            error = _describe(failure)
+        else:
+            return render_template(
+                "admin/staff_credentials.html", staff=created.staff,
+                password=created.password, enrolment=created.enrolment, reason="created",
+            )
+    elif request.method == "POST":
+        error = _first_form_error(form)
+    return render_template("admin/staff_new.html", form=form, error=error)
+
+
+def _staff_action(action: Callable[[], Any], success: str) -> ResponseReturnValue:
+    """Run one supervisor action and go back to the list with a message."""
+    try:
+        action()
+    except DomainError as error:
+        flash(_describe(error), "error")
+    else:
+        flash(success, "success")
+    return redirect(url_for("admin.staff_list"))
+
+
+@bp.post("/staff/<int:staff_id>/roles")
+@staff_required(StaffRole.SUPERVISOR)
+def staff_grant_role(staff_id: int) -> ResponseReturnValue:
+    form = GrantRoleForm()
+    return _staff_action(
+        lambda: service.grant_roles(g.staff, staff_id, service.parse_roles([form.role.data or ""])),
+        "已授予角色",
+    )
+
+
+@bp.post("/staff/<int:staff_id>/roles/<role>/revoke")
+@staff_required(StaffRole.SUPERVISOR)
+def staff_revoke_role(staff_id: int, role: str) -> ResponseReturnValue:
+    return _staff_action(
+        lambda: service.revoke_role(g.staff, staff_id, service.parse_roles([role])[0]),
+        "已撤销角色",
+    )
+
+
+@bp.post("/staff/<int:staff_id>/deactivate")
+@staff_required(StaffRole.SUPERVISOR)
+def staff_deactivate(staff_id: int) -> ResponseReturnValue:
+    return _staff_action(lambda: service.set_active(g.staff, staff_id, False), "已停用账号")
+
+
+@bp.post("/staff/<int:staff_id>/activate")
+@staff_required(StaffRole.SUPERVISOR)
+def staff_activate(staff_id: int) -> ResponseReturnValue:
+    return _staff_action(lambda: service.set_active(g.staff, staff_id, True), "已启用账号")
+
+
+@bp.post("/staff/<int:staff_id>/unlock")
+@staff_required(StaffRole.SUPERVISOR)
+def staff_unlock(staff_id: int) -> ResponseReturnValue:
+    return _staff_action(lambda: service.unlock_staff(g.staff, staff_id), "已解除锁定")
+
+
+@bp.post("/staff/<int:staff_id>/reset-second-factor")
+@staff_required(StaffRole.SUPERVISOR)
+def staff_reset_second_factor(staff_id: int) -> ResponseReturnValue:
+    try:
+        reset = service.reset_second_factor(g.staff, staff_id)
+    except DomainError as error:
+        flash(_describe(error), "error")
+        return redirect(url_for("admin.staff_list"))
+    return render_template(
+        "admin/staff_credentials.html", staff=reset.staff, password=None,
+        enrolment=reset.enrolment, reason="reset",
+    )
+
+
+# --- audit log (auditors and supervisors) -------------------------------------------
+
+
+@bp.get("/audit")
+@staff_required(*AUDIT_VIEWER_ROLES)
+def audit_log() -> ResponseReturnValue:
+    args = request.args
+    log = service.audit_log(
+        entity_type=args.get("entity_type"),
+        entity_id=args.get("entity_id"),
+        action=args.get("action"),
+        page=args.get("page", 1, type=int) or 1,
+    )
+    return render_template("admin/audit.html", log=log)
