@@ -7,8 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 MP := miniprogram
-# Debian packages the project needs: PostgreSQL for the test suite's second database.
-DEB_PACKAGES := postgresql
+# Debian packages the tests need: PostgreSQL (second database), Chromium and a CJK font
+# (browser tests through Playwright; never `playwright install`).
+DEB_PACKAGES := postgresql chromium fonts-wqy-microhei
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-python install-npm install-system run test lint \
@@ -31,7 +32,7 @@ $(MP)/node_modules/.installed: $(MP)/package.json $(MP)/package-lock.json
 	cd $(MP) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install-system: ## Debian packages (PostgreSQL), only those missing
+install-system: ## Debian packages (PostgreSQL, Chromium, CJK font), only those missing
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
