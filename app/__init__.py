@@ -35,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_HEADERS_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,  # bound to the session instead
     )
-    if settings.get("PROXY_FIX_X_FOR"):
+    if settings["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(settings["PROXY_FIX_X_FOR"]))  # type: ignore[method-assign]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     logging.getLogger("werkzeug").setLevel(logging.INFO)

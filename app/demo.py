@@ -17,7 +17,7 @@ from sqlalchemy import select
 from stdnum.cn import ric, uscc
 
 from app.accounts.models import Account
-from app.accounts.otp import phone_hash
+from app.accounts.service import account_for_phone, account_for_wechat
 from app.audit import ActorType, Channel
 from app.cases import service as cases
 from app.cases.workflow import CaseStatus
@@ -62,21 +62,9 @@ STAFF = [
 ]
 
 
-def _sms_account(e164: str) -> Account:
-    account = Account(phone=e164, phone_hash=phone_hash(e164))
-    db.session.add(account)
-    db.session.flush()
-    return account
-
-
 def _wechat_account(name: str) -> Account:
     session = wechat_api().code_to_session(f"{name}.demo-{secrets.token_hex(4)}")
-    account = db.session.scalar(select(Account).where(Account.wechat_openid == session.openid))
-    if account is None:
-        account = Account(wechat_openid=session.openid, wechat_unionid=session.unionid)
-        db.session.add(account)
-        db.session.flush()
-    return account
+    return account_for_wechat(session, Channel.SYSTEM)
 
 
 def _advance(case: object, *targets: CaseStatus) -> None:
@@ -99,7 +87,7 @@ def load_demo(instance_dir: Path, prefix: str) -> list[str]:
     for citizen in CITIZENS:
         logins = []
         if citizen.phone:
-            logins.append(_sms_account(_e164(citizen.phone)))
+            logins.append(account_for_phone(_e164(citizen.phone), Channel.SYSTEM))
         if citizen.wechat_name:
             logins.append(_wechat_account(citizen.wechat_name))
         for account in logins:

@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "INSTANCE_DIR": str(PROJECT_ROOT / "var"),
     "DATABASE_URL": "",  # empty: SQLite file under INSTANCE_DIR
     "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    # Number of trusted reverse proxies in front (nginx: 1) for the client address.
+    "PROXY_FIX_X_FOR": 0,
     # Tokens for citizens (mini-program and mobile web).
     "ACCESS_TOKEN_TTL_SECONDS": 900,
     "REFRESH_TOKEN_TTL_SECONDS": 30 * 24 * 3600,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from app import audit, validators
@@ -11,9 +13,39 @@ from app.accounts.tokens import TokenPair, start_session
 from app.audit import ActorType, Channel
 from app.db import db
 from app.errors import ValidationFailed, WeChatLoginFailed, WeChatUnavailable
-from app.integrations.wechat import WeChatCodeInvalid, WeChatError
+from app.integrations.wechat import WeChatCodeInvalid, WeChatError, WeChatSession
 from app.integrations.wechat import WeChatUnavailable as WeChatDown
 from app.services import wechat_api
+
+
+def _find_or_create(condition: Any, login: str, channel: str, **fields: Any) -> Account:
+    account = db.session.scalar(select(Account).where(condition))
+    if account is None:
+        account = Account(**fields)
+        db.session.add(account)
+        db.session.flush()
+        audit.record(
+            actor_type=ActorType.CITIZEN, actor_id=account.id, channel=channel,
+            action="account.created", entity_type="account", entity_id=account.id,
+            after={"login": login},
+        )
+    return account
+
+
+def account_for_wechat(session: WeChatSession, channel: str) -> Account:
+    """The account of a WeChat user (by openid), created on first sight; keeps the session key."""
+    account = _find_or_create(
+        Account.wechat_openid == session.openid, "wechat", channel, wechat_openid=session.openid)
+    if session.unionid:
+        account.wechat_unionid = session.unionid
+    account.wechat_session_key = session.session_key
+    return account
+
+
+def account_for_phone(e164: str, channel: str) -> Account:
+    """The account of a phone number (by keyed hash), created on first sight."""
+    ph = otp.phone_hash(e164)
+    return _find_or_create(Account.phone_hash == ph, "sms", channel, phone=e164, phone_hash=ph)
 
 
 def login_with_wechat(code: str) -> TokenPair:
@@ -29,19 +61,7 @@ def login_with_wechat(code: str) -> TokenPair:
     except WeChatError:
         raise WeChatLoginFailed() from None
 
-    account = db.session.scalar(select(Account).where(Account.wechat_openid == session.openid))
-    if account is None:
-        account = Account(wechat_openid=session.openid)
-        db.session.add(account)
-        db.session.flush()
-        audit.record(
-            actor_type=ActorType.CITIZEN, actor_id=account.id, channel=Channel.MINIPROGRAM,
-            action="account.created", entity_type="account", entity_id=account.id,
-            after={"channel": "wechat"},
-        )
-    if session.unionid:
-        account.wechat_unionid = session.unionid
-    account.wechat_session_key = session.session_key
+    account = account_for_wechat(session, Channel.MINIPROGRAM)
     pair = start_session(account, Channel.MINIPROGRAM)
     db.session.commit()
     return pair
@@ -64,17 +84,7 @@ def login_with_sms_code(phone: str, code: str) -> TokenPair:
     if not (code or "").isdigit() or len(code) != 6:
         raise ValidationFailed({"code": ["请输入6位数字验证码"]})
     otp.verify_code(e164, code)
-    ph = otp.phone_hash(e164)
-    account = db.session.scalar(select(Account).where(Account.phone_hash == ph))
-    if account is None:
-        account = Account(phone=e164, phone_hash=ph)
-        db.session.add(account)
-        db.session.flush()
-        audit.record(
-            actor_type=ActorType.CITIZEN, actor_id=account.id, channel=Channel.MOBILE_WEB,
-            action="account.created", entity_type="account", entity_id=account.id,
-            after={"channel": "sms"},
-        )
+    account = account_for_phone(e164, Channel.MOBILE_WEB)
     pair = start_session(account, Channel.MOBILE_WEB)
     db.session.commit()
     return pair

@@ -29,8 +29,6 @@ def init_web(app: Flask) -> None:
     from app.timeutil import format_local
 
     app.jinja_env.filters["local_time"] = format_local
-    try:
-        from app.web.admin import bp as admin_bp
-    except ImportError:  # pragma: no cover - the admin pages are being built
-        return
+    from app.web.admin import bp as admin_bp
+
     app.register_blueprint(admin_bp)

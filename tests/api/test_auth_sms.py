@@ -165,3 +165,17 @@ def test_an_sms_provider_failure_is_a_503_and_leaves_no_usable_code(client, sand
     assert response.get_json()["code"] == "SMS_UNAVAILABLE"
     challenge = db.session.scalar(select(OtpChallenge))
     assert challenge.send_failed and challenge.superseded_at is not None
+
+
+def test_behind_a_trusted_proxy_the_limit_follows_the_forwarded_address(make_app):
+    app = make_app(PROXY_FIX_X_FOR=1, RATELIMIT_OTP_REQUEST_PER_IP="1 per minute")
+    with app.app_context():
+        client = app.test_client()
+
+        def ask_from(ip, phone):
+            return client.post("/api/auth/sms/code", json={"phone": phone},
+                               headers={"X-Forwarded-For": ip}).status_code
+
+        assert ask_from("203.0.113.1", "13800000041") == 202
+        assert ask_from("203.0.113.1", "13800000042") == 429
+        assert ask_from("203.0.113.2", "13800000043") == 202

@@ -1,0 +1,52 @@
+"""Settings: defaults, environment overrides, development secrets, production refusal."""
+
+import json
+
+import pytest
+
+from app.settings import SettingsError, load_settings
+
+
+def test_environment_overrides_defaults_with_types(tmp_path):
+    settings = load_settings({"INSTANCE_DIR": str(tmp_path), "OTP_TTL_SECONDS": "120",
+                              "SMS_TEMPLATE_IDS": '{"login_code": "42"}'})
+    assert settings["OTP_TTL_SECONDS"] == 120
+    assert settings["SMS_TEMPLATE_IDS"] == {"login_code": "42"}
+    assert settings["DATABASE_URL"] == f"sqlite:///{tmp_path / 'bdc.sqlite3'}"
+
+
+def test_development_secrets_are_generated_once_and_kept_private(tmp_path):
+    first = load_settings({"INSTANCE_DIR": str(tmp_path)})
+    second = load_settings({"INSTANCE_DIR": str(tmp_path)})
+    assert first["DATA_ENCRYPTION_KEY"] == second["DATA_ENCRYPTION_KEY"]
+    path = tmp_path / "dev-secrets.json"
+    assert path.stat().st_mode & 0o077 == 0
+    assert json.loads(path.read_text())["JWT_SIGNING_KEY"] == first["JWT_SIGNING_KEY"]
+
+
+def test_development_talks_to_the_sandbox(tmp_path):
+    settings = load_settings({"INSTANCE_DIR": str(tmp_path)})
+    assert settings["WECHAT_API_BASE"] == "http://127.0.0.1:8001/"
+    assert settings["TENCENT_SMS_SCHEME"] == "http"
+
+
+def test_production_refuses_to_start_without_secrets(tmp_path):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"INSTANCE_DIR": str(tmp_path), "APP_ENV": "production"})
+    assert "DATA_ENCRYPTION_KEY" in str(caught.value)
+    assert not (tmp_path / "dev-secrets.json").exists()
+
+
+def test_production_keeps_the_real_vendor_hosts(tmp_path):
+    env = {key: "x" for key in ("SECRET_KEY", "DATA_ENCRYPTION_KEY", "LOOKUP_HASH_KEY",
+                                 "JWT_SIGNING_KEY", "WECHAT_APPID", "WECHAT_SECRET",
+                                 "TENCENT_SMS_SECRET_ID", "TENCENT_SMS_SECRET_KEY",
+                                 "TENCENT_SMS_SDK_APP_ID")}
+    settings = load_settings({**env, "INSTANCE_DIR": str(tmp_path), "APP_ENV": "production"})
+    assert settings["WECHAT_API_BASE"] == "https://api.weixin.qq.com/"
+    assert settings["TENCENT_SMS_ENDPOINT"] == "sms.tencentcloudapi.com"
+
+
+def test_a_malformed_number_is_a_clear_error(tmp_path):
+    with pytest.raises(SettingsError):
+        load_settings({"INSTANCE_DIR": str(tmp_path), "OTP_TTL_SECONDS": "five"})
