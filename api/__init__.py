@@ -52,16 +52,19 @@ def init_app(app: Flask) -> None:
             "info": {"description": "公民自助办理不动产登记：登录、办件、缴费、电子证书。"},
             "components": {
                 "securitySchemes": {
-                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                    "identityClaim": {"type": "apiKey", "in": "header",
+                                      "name": "X-Identity-Claim",
+                                      "description": "人脸核验通过后签发的身份核验凭证"},
                 }
             },
         },
     )
     api.init_app(app)
 
-    from api import auth, cases, me, reference
+    from api import auth, cases, kyc, me, reference
 
-    for module in (auth, me, cases, reference):
+    for module in (auth, me, cases, kyc, reference):
         api.register_blueprint(module.blp)
         csrf.exempt(module.blp)  # bearer tokens, not cookies: no CSRF exposure
 

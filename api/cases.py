@@ -8,7 +8,13 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from api.schemas import CaseCreateSchema, CaseDetailSchema, CaseSchema
-from api.security import BEARER, citizen_required, current_citizen
+from api.security import (
+    BEARER,
+    BEARER_AND_CLAIM,
+    citizen_required,
+    current_citizen,
+    identity_claim_required,
+)
 from app.cases import service
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
@@ -84,6 +90,19 @@ def create_case(body: dict[str, Any]) -> Any:
 def get_case(case_number: str) -> Any:
     """办件详情与进度"""
     return _detail(service.get_case_for(current_citizen().account, case_number))
+
+
+@blp.route("/<case_number>/submit", methods=["POST"])
+@citizen_required
+@identity_claim_required
+@blp.response(200, CaseDetailSchema)
+@blp.alt_response(403, description="需要人脸核验凭证（X-Identity-Claim）")
+@blp.alt_response(409, description="当前状态不能提交")
+@blp.doc(security=BEARER_AND_CLAIM)
+def submit_case(case_number: str) -> Any:
+    """提交办件（需要有效的身份核验凭证）"""
+    identity = current_citizen()
+    return _detail(service.submit(identity.account, case_number, identity.channel))
 
 
 @blp.route("/<case_number>/withdraw", methods=["POST"])

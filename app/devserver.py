@@ -20,11 +20,10 @@ from app.settings import load_settings
 def _start_sandbox(settings: dict) -> str:
     from sandbox.app import create_sandbox_app
     from sandbox.serving import RedactingRequestHandler
-    from sandbox.settings import check_settings
+    from sandbox.settings import SANDBOX_SETTING_KEYS, check_settings
 
-    keys = ("WECHAT_APPID", "WECHAT_SECRET", "TENCENT_SMS_SECRET_ID", "TENCENT_SMS_SECRET_KEY",
-            "TENCENT_SMS_SDK_APP_ID", "SMS_TEMPLATE_IDS")
-    sandbox_app = create_sandbox_app(check_settings({k: settings[k] for k in keys}))
+    sandbox_app = create_sandbox_app(
+        check_settings({k: settings[k] for k in SANDBOX_SETTING_KEYS}))
     server = make_server(settings["SANDBOX_HOST"], int(settings["SANDBOX_PORT"]), sandbox_app,
                          threaded=True, request_handler=RedactingRequestHandler)
     threading.Thread(target=server.serve_forever, name="sandbox", daemon=True).start()

@@ -123,3 +123,89 @@ class SmsUnavailable(ServiceUnavailable):
 class WeChatUnavailable(ServiceUnavailable):
     code = "WECHAT_UNAVAILABLE"
     message = "微信服务暂时不可用，请稍后再试"
+
+
+class RegistryUnavailable(ServiceUnavailable):
+    code = "REGISTRY_UNAVAILABLE"
+    message = "人口信息核查服务暂时不可用，请稍后再试"
+
+
+class RealnameMismatch(Conflict):
+    code = "REALNAME_MISMATCH"
+    message = "姓名与身份证号码不一致，请核对后重新输入"
+
+
+class RealnameNotFound(Conflict):
+    code = "REALNAME_NOT_FOUND"
+    message = "未查询到该身份证号码的户籍信息，请核对后重新输入或到窗口办理"
+
+
+class RealnameUnusable(Conflict):
+    code = "REALNAME_STATUS_INVALID"
+    message = "该身份信息当前状态不能办理业务，请到窗口咨询"
+
+
+class RealnameRequired(Conflict):
+    code = "REALNAME_REQUIRED"
+    message = "请先填写并核验姓名和身份证号码"
+
+
+class ConsentRequired(Conflict):
+    code = "CONSENT_REQUIRED"
+    message = "进行人脸识别前，需要您阅读并同意人脸识别信息处理单独同意书"
+
+
+class ConsentVersionOutdated(Conflict):
+    code = "CONSENT_VERSION_OUTDATED"
+    message = "同意书已更新，请重新阅读后再确认"
+
+
+class ChallengeInvalid(Conflict):
+    code = "KYC_CHALLENGE_INVALID"
+    message = "核验会话无效，请重新开始"
+
+
+class ChallengeUsed(Conflict):
+    code = "KYC_CHALLENGE_USED"
+    message = "核验会话已使用，请重新开始"
+
+
+class ChallengeExpired(Conflict):
+    code = "KYC_CHALLENGE_EXPIRED"
+    message = "核验已超时，请重新开始"
+
+
+class WeChatAccountRequired(Conflict):
+    code = "WECHAT_ACCOUNT_REQUIRED"
+    message = "微信人脸核身需要在微信小程序中进行"
+
+
+class KycRefused(DomainError):
+    """A face verification decided 'no': the code names the reason (KYC_NO_FACE …)."""
+
+    status = 422
+    message = "人脸核验未通过，请重试"
+
+    def __init__(self, reason: str, message: str | None = None, **details: Any):
+        super().__init__(message, **details)
+        self.code = "KYC_" + reason
+
+
+class KycLocked(RateLimited):
+    code = "KYC_LOCKED"
+    message = "今日人脸核验失败次数过多，已暂停人脸核验，请明天再试或预约到窗口核验"
+
+
+class IdentityClaimRequired(Forbidden):
+    code = "IDENTITY_CLAIM_REQUIRED"
+    message = "此操作需要先完成实名和人脸核验"
+
+
+class IdentityClaimExpired(IdentityClaimRequired):
+    code = "IDENTITY_CLAIM_EXPIRED"
+    message = "身份核验已过期，请重新进行人脸核验"
+
+
+class WeChatVerificationPending(Conflict):
+    code = "KYC_WECHAT_PENDING"
+    message = "微信人脸核身尚未完成，请完成后再查询结果"

@@ -4,6 +4,15 @@ from app.accounts.models import Account, AuthSession, OtpChallenge, RefreshToken
 from app.audit import AuditRecord
 from app.cases.models import BusinessType, Case, CaseApplicant, PropertyUnit
 from app.counters import Counter
+from app.identity.models import (
+    ConsentRecord,
+    CounterAppointment,
+    FaceChallenge,
+    FaceUnlock,
+    FaceVerification,
+    FrameHash,
+    RealnameCheck,
+)
 from app.people.models import Person
 from app.staff.models import StaffRoleGrant, StaffUser
 
@@ -14,10 +23,17 @@ __all__ = [
     "BusinessType",
     "Case",
     "CaseApplicant",
+    "ConsentRecord",
     "Counter",
+    "CounterAppointment",
+    "FaceChallenge",
+    "FaceUnlock",
+    "FaceVerification",
+    "FrameHash",
     "OtpChallenge",
     "Person",
     "PropertyUnit",
+    "RealnameCheck",
     "RefreshToken",
     "StaffRoleGrant",
     "StaffUser",

@@ -11,16 +11,19 @@ from typing import TYPE_CHECKING, cast
 from flask import Flask, current_app
 
 if TYPE_CHECKING:
+    from app.integrations.registry import PopulationRegistry
     from app.integrations.sms import SmsSender
     from app.integrations.wechat import WeChatApi
 
 
 def init_services(app: Flask) -> None:
+    from app.integrations.registry import make_population_registry
     from app.integrations.sms import make_sms_sender
     from app.integrations.wechat import make_wechat_api
 
     app.extensions["bdc.wechat"] = make_wechat_api(app.config)
     app.extensions["bdc.sms"] = make_sms_sender(app.config)
+    app.extensions["bdc.registry"] = make_population_registry(app.config)
 
 
 def wechat_api() -> WeChatApi:
@@ -29,3 +32,7 @@ def wechat_api() -> WeChatApi:
 
 def sms_sender() -> SmsSender:
     return cast("SmsSender", current_app.extensions["bdc.sms"])
+
+
+def population_registry() -> PopulationRegistry:
+    return cast("PopulationRegistry", current_app.extensions["bdc.registry"])

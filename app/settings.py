@@ -63,6 +63,19 @@ DEFAULTS: dict[str, Any] = {
     # Development server (make run).
     "APP_HOST": "127.0.0.1",
     "APP_PORT": 8000,
+    # Real-name and face verification (issue 3); see also kyc/settings.py for KYC_*
+    # thresholds of the face library itself.
+    "KYC_PROVIDER": "local",  # local | wechat
+    "KYC_CLAIM_TTL_SECONDS": 1800,
+    "KYC_CHALLENGE_TTL_SECONDS": 60,
+    "KYC_REALNAME_TTL_SECONDS": 1800,
+    "KYC_MAX_FAILURES_PER_DAY": 5,
+    "KYC_FRAME_RETENTION_SECONDS": 0,
+    "RATELIMIT_KYC_PER_IP": "20 per minute;200 per hour",
+    # Population registry (data-sharing platform; the sandbox in development).
+    "REGISTRY_BASE_URL": "",
+    "REGISTRY_APP_KEY": "",
+    "REGISTRY_APP_SECRET": "",
     # Sandbox (development only).
     "SANDBOX_HOST": "127.0.0.1",
     "SANDBOX_PORT": 8001,
@@ -81,6 +94,8 @@ SANDBOX_CREDENTIAL_KEYS = (
     "TENCENT_SMS_SECRET_ID",
     "TENCENT_SMS_SECRET_KEY",
     "TENCENT_SMS_SDK_APP_ID",
+    "REGISTRY_APP_KEY",
+    "REGISTRY_APP_SECRET",
 )
 
 
@@ -111,6 +126,8 @@ def generate_dev_secrets() -> dict[str, str]:
         TENCENT_SMS_SECRET_ID="AKID" + secrets.token_hex(16),
         TENCENT_SMS_SECRET_KEY=secrets.token_hex(16),
         TENCENT_SMS_SDK_APP_ID=str(1400000000 + secrets.randbelow(99999999)),
+        REGISTRY_APP_KEY="rk" + secrets.token_hex(8),
+        REGISTRY_APP_SECRET=secrets.token_hex(24),
     )
     return values
 
@@ -118,11 +135,14 @@ def generate_dev_secrets() -> dict[str, str]:
 def load_dev_secrets(instance_dir: Path) -> dict[str, str]:
     """Read, or create once, the development secrets file (mode 0600)."""
     path = instance_dir / "dev-secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
+    values: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    fresh = generate_dev_secrets()
+    if set(fresh) <= set(values):
+        return values
+    # First run, or a file from an older version: add the keys it lacks.
+    values = {**fresh, **values}
     instance_dir.mkdir(parents=True, exist_ok=True)
-    values = generate_dev_secrets()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(values, fh, indent=2)
     return values
@@ -169,4 +189,5 @@ def sandbox_endpoints(settings: Mapping[str, Any]) -> dict[str, Any]:
         "WECHAT_API_BASE": f"http://{host}:{port}/",
         "TENCENT_SMS_ENDPOINT": f"{host}:{port}",
         "TENCENT_SMS_SCHEME": "http",
+        "REGISTRY_BASE_URL": f"http://{host}:{port}/",
     }

@@ -2,5 +2,6 @@
 
 Used by ``make run`` and the tests; never imported by production code. The vendors'
 SDKs (wechatpy, tencentcloud-sdk-python) talk to it exactly as they talk to the real
-hosts, signatures included. See ``sandbox/README.md``.
+hosts, signatures included; the population registry stand-in checks the data-sharing
+platform's request signatures the same way. See ``sandbox/README.md``.
 """

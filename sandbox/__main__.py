@@ -1,8 +1,9 @@
 """``python -m sandbox [--host 127.0.0.1] [--port 8001]``: serve the sandbox.
 
 Credentials come from the environment (WECHAT_APPID, WECHAT_SECRET,
-TENCENT_SMS_SECRET_ID, TENCENT_SMS_SECRET_KEY, TENCENT_SMS_SDK_APP_ID, and optionally
-SMS_TEMPLATE_IDS as JSON), the same variables the platform reads.
+TENCENT_SMS_SECRET_ID, TENCENT_SMS_SECRET_KEY, TENCENT_SMS_SDK_APP_ID, REGISTRY_APP_KEY,
+REGISTRY_APP_SECRET, and optionally SMS_TEMPLATE_IDS as JSON), the same variables the
+platform reads.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from sandbox.settings import SandboxSettingsError, load_sandbox_settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m sandbox",
-        description="Local stand-ins for the WeChat API and Tencent Cloud SMS.",
+        description=(
+            "Local stand-ins for the WeChat API, Tencent Cloud SMS and the population registry."
+        ),
     )
     parser.add_argument("--host", default=os.environ.get("SANDBOX_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", "8001")))
@@ -31,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     app = create_sandbox_app(settings)
     print(
-        f"sandbox: WeChat API and Tencent Cloud SMS on http://{args.host}:{args.port}/;"
-        " open that address in a browser to read the messages sent",
+        f"sandbox: WeChat API, Tencent Cloud SMS and population registry on"
+        f" http://{args.host}:{args.port}/; open that address in a browser to read the"
+        " messages sent and play the citizen in face verification",
         file=sys.stderr,
     )
     app.run(

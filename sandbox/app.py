@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, jsonify, redirect, render_template, request
 
+from sandbox.registry import IDENTITY_CHECK_PATH
 from sandbox.settings import check_settings
 from sandbox.state import SandboxState
 from sandbox.tencent_sms import BLACKLISTED_PHONE, TencentApiError
 from sandbox.wechat_api import wechat_blueprint
+from sandbox.wechat_face import FaceControlError, wechat_face_blueprint
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -41,6 +43,7 @@ def create_sandbox_app(
     app.extensions["sandbox_state"] = state
     app.jinja_env.filters["local_time"] = _local_time
     app.register_blueprint(wechat_blueprint(state.wechat))
+    app.register_blueprint(wechat_face_blueprint(state.wechat, state.face))
 
     def tencent_cloud_api() -> Response:
         # Tencent Cloud API 3.0 always answers 200 with the result or error in the body.
@@ -66,6 +69,9 @@ def create_sandbox_app(
             sms=list(reversed(state.sms_messages())),
             wechat_messages=list(reversed(state.wechat_messages())),
             url_links=list(reversed(state.url_links())),
+            face_sessions=list(reversed(state.face_sessions())),
+            registry_checks=list(reversed(state.registry_checks())),
+            registry_persons=state.registry_persons(),
             templates=sorted(state.sms.templates.values(), key=lambda t: t.template_id),
             appid=state.wechat.appid,
             sdk_app_id=state.sms.sdk_app_id,
@@ -96,6 +102,47 @@ def create_sandbox_app(
         return jsonify(
             {"name": name, "openid": state.openid_for(name), "unionid": state.unionid_for(name)}
         )
+
+    @app.post(IDENTITY_CHECK_PATH)
+    def identity_check() -> tuple[Response, int]:
+        status, answer = state.registry.handle(
+            method=request.method,
+            path=request.path,
+            headers=dict(request.headers.items()),
+            body=request.get_data(),
+        )
+        return jsonify(answer), status
+
+    @app.get("/_sandbox/wechat/face")
+    def face_sessions() -> Response:
+        return jsonify([_jsonable(session) for session in state.face_sessions()])
+
+    @app.post("/_sandbox/wechat/face/<verify_id>")
+    def complete_face(verify_id: str) -> Any:
+        """The citizen at the phone's camera: ``{"verify_ret": 10000}`` or a failure code."""
+        from_page = bool(request.form.get("from_page"))
+        verify_ret: Any
+        if from_page:
+            raw = request.form.get("verify_ret", "")
+            verify_ret = int(raw) if raw.isdigit() else raw
+        else:
+            body = request.get_json(silent=True)
+            verify_ret = body.get("verify_ret") if isinstance(body, dict) else None
+        try:
+            session = state.complete_face(verify_id, verify_ret)
+        except FaceControlError as exc:
+            return jsonify({"error": exc.message}), exc.status
+        if from_page:
+            return redirect("/", code=303)
+        return jsonify(_jsonable(session))
+
+    @app.get("/_sandbox/registry/persons")
+    def registry_persons() -> Response:
+        return jsonify(state.registry_persons())
+
+    @app.get("/_sandbox/registry/checks")
+    def registry_checks() -> Response:
+        return jsonify([_jsonable(check) for check in state.registry_checks()])
 
     @app.post("/_sandbox/reset")
     def reset() -> Any:

@@ -15,7 +15,11 @@ REQUIRED_KEYS = (
     "TENCENT_SMS_SECRET_ID",
     "TENCENT_SMS_SECRET_KEY",
     "TENCENT_SMS_SDK_APP_ID",
+    "REGISTRY_APP_KEY",
+    "REGISTRY_APP_SECRET",
 )
+# Everything the sandbox reads from the platform's settings (for app/devserver.py).
+SANDBOX_SETTING_KEYS = (*REQUIRED_KEYS, "SMS_TEMPLATE_IDS")
 # Same default as the platform's settings: logical template name → Tencent template id.
 DEFAULT_SMS_TEMPLATE_IDS = {"login_code": "1000001"}
 

@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sandbox.registry import RegistrySandbox
 from sandbox.tencent_sms import SmsSandbox
 from sandbox.wechat_api import WeChatSandbox, openid_for, unionid_for
+from sandbox.wechat_face import FaceVerifySandbox
 
 
 class SandboxState:
@@ -31,12 +33,19 @@ class SandboxState:
             clock=clock,
             lock=self.lock,
         )
+        self.face = FaceVerifySandbox(clock, self.lock)
+        self.registry = RegistrySandbox(
+            settings["REGISTRY_APP_KEY"], settings["REGISTRY_APP_SECRET"], clock, self.lock
+        )
 
     def reset(self) -> None:
-        """Forget messages, links, used login codes and access tokens."""
+        """Forget messages, links, used login codes, access tokens, face verification
+        sessions, registry nonces and checks, and persons added by tests."""
         with self.lock:
             self.wechat.reset()
             self.sms.reset()
+            self.face.reset()
+            self.registry.reset()
 
     def sms_messages(self, phone: str | None = None) -> list[dict[str, Any]]:
         """Delivered SMS: phone, template_id, template, params, sign_name, text, serial_no, at."""
@@ -60,3 +69,30 @@ class SandboxState:
 
     def unionid_for(self, name: str) -> str:
         return unionid_for(name)
+
+    def face_sessions(self) -> list[dict[str, Any]]:
+        """Face verification sessions, oldest first: verify_id, out_seq_no, openid,
+        cert_name and cert_no (masked), cert_hash, verify_ret, status, created_at,
+        expires_at, finished_at."""
+        return self.face.sessions()
+
+    def complete_face(self, verify_id: str, verify_ret: int = 10000) -> dict[str, Any]:
+        """The citizen finishes ``wx.requestFacialVerify`` with this result (10000: passed);
+        :class:`sandbox.wechat_face.FaceControlError` if the session cannot finish."""
+        return self.face.complete(verify_id, verify_ret)
+
+    def add_person(
+        self, name: str, id_number: str, photo: bytes | None = None, status: str = "NORMAL"
+    ) -> None:
+        """A person in the population registry until the next reset (NORMAL, DECEASED or
+        CANCELLED; ``photo`` is the reference photo, JPEG or PNG bytes)."""
+        self.registry.add_person(name, id_number, photo, status)
+
+    def registry_persons(self) -> list[dict[str, Any]]:
+        """Registry persons, masked: name, id_number, status, has_photo."""
+        return self.registry.persons()
+
+    def registry_checks(self) -> list[dict[str, Any]]:
+        """Identity checks answered, oldest first, masked: name, id_number, want_photo,
+        match, status, photo_returned, request_id, at."""
+        return self.registry.checks()

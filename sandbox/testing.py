@@ -77,6 +77,8 @@ def sandbox_settings(**overrides: Any) -> dict[str, Any]:
         "TENCENT_SMS_SECRET_KEY": secrets.token_hex(16),
         "TENCENT_SMS_SDK_APP_ID": str(1400000000 + secrets.randbelow(99999999)),
         "SMS_TEMPLATE_IDS": dict(DEFAULT_SMS_TEMPLATE_IDS),
+        "REGISTRY_APP_KEY": "pr" + secrets.token_hex(8),
+        "REGISTRY_APP_SECRET": secrets.token_hex(32),
     }
     settings.update(overrides)
     return settings
@@ -99,7 +101,7 @@ def start_sandbox(
 def platform_settings_for(
     running: RunningSandbox, settings: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The platform settings that point its WeChat and SMS clients at ``running``."""
+    """The platform settings that point its WeChat, SMS and registry clients at ``running``."""
     settings = check_settings(running.settings if settings is None else settings)
     return {
         "WECHAT_APPID": settings["WECHAT_APPID"],
@@ -114,4 +116,7 @@ def platform_settings_for(
         "TENCENT_SMS_ENDPOINT": f"{running.host}:{running.port}",
         "TENCENT_SMS_SCHEME": "http",
         "SMS_TEMPLATE_IDS": dict(settings["SMS_TEMPLATE_IDS"]),
+        "REGISTRY_BASE_URL": running.url + "/",
+        "REGISTRY_APP_KEY": settings["REGISTRY_APP_KEY"],
+        "REGISTRY_APP_SECRET": settings["REGISTRY_APP_SECRET"],
     }

@@ -49,6 +49,17 @@ ERRORS = {
     43101: "user refuse to accept the msg",
     47001: "data format error",
     47003: "argument invalid!",
+    # Face verification 2.0 (sandbox/wechat_face.py). WeChat does not publish these
+    # errcodes; the numbers and wording are the sandbox's choice (see sandbox/README.md).
+    84001: "invalid verify_id",
+    84002: "verify_id expired",
+    84003: "face verify not finished",
+    84004: "cert_hash not match",
+    84005: "openid not match",
+    84006: "out_seq_no not match",
+    84007: "out_seq_no already used",
+    84008: "invalid out_seq_no",
+    84009: "invalid cert_info",
 }
 
 
@@ -226,7 +237,15 @@ def _answer(payload: dict[str, Any]) -> Response:
     return jsonify(payload)
 
 
-def _json_body() -> dict[str, Any]:
+def error_answer(error: WeChatApiError) -> Response:
+    """``{"errcode", "errmsg"}`` with a request id, as WeChat words its errors."""
+    rid = secrets.token_hex(12)
+    return _answer(
+        {"errcode": error.errcode, "errmsg": f"{error.errmsg} rid: {rid[:8]}-{rid[8:16]}"}
+    )
+
+
+def read_json_body() -> dict[str, Any]:
     # wechatpy posts UTF-8 JSON without a JSON content type, as WeChat allows.
     try:
         body = json.loads(request.get_data() or b"{}")
@@ -240,12 +259,7 @@ def _json_body() -> dict[str, Any]:
 def wechat_blueprint(wechat: WeChatSandbox) -> Blueprint:
     blueprint = Blueprint("wechat_api", __name__)
 
-    @blueprint.errorhandler(WeChatApiError)
-    def wechat_error(error: WeChatApiError) -> Response:
-        rid = secrets.token_hex(12)
-        return _answer(
-            {"errcode": error.errcode, "errmsg": f"{error.errmsg} rid: {rid[:8]}-{rid[8:16]}"}
-        )
+    blueprint.register_error_handler(WeChatApiError, error_answer)
 
     @blueprint.get("/cgi-bin/token")
     def token() -> Response:
@@ -265,13 +279,13 @@ def wechat_blueprint(wechat: WeChatSandbox) -> Blueprint:
     @blueprint.post("/cgi-bin/message/subscribe/send")
     def subscribe_send() -> Response:
         wechat.check_token(request.args.get("access_token"))
-        msgid = wechat.send_subscribe_message(_json_body())
+        msgid = wechat.send_subscribe_message(read_json_body())
         return _answer({"errcode": 0, "errmsg": "ok", "msgid": msgid})
 
     @blueprint.post("/wxa/generate_urllink")
     def generate_urllink() -> Response:
         wechat.check_token(request.args.get("access_token"))
-        url_link = wechat.generate_url_link(_json_body())
+        url_link = wechat.generate_url_link(read_json_body())
         return _answer({"errcode": 0, "errmsg": "ok", "url_link": url_link})
 
     return blueprint

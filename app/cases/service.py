@@ -210,3 +210,16 @@ def withdraw(account: Account, case_number: str, channel: str) -> Case:
     )
 
 
+
+
+def submit(account: Account, case_number: str, channel: str) -> Case:
+    """The applicant submits (or resubmits after a return); needs a verified identity.
+
+    The application issue adds the completeness checks and every applicant's
+    confirmation; the identity claim itself is checked at the API edge.
+    """
+    case = get_case_for(account, case_number)
+    return transition(
+        case, CaseStatus.SUBMITTED, actor_type=ActorType.CITIZEN, actor_id=account.id,
+        channel=channel, reason="申请人提交",
+    )

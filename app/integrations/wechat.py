@@ -1,4 +1,4 @@
-"""WeChat server API: mini-program login, subscribe messages and URL links.
+"""WeChat server API: mini-program login, subscribe messages, URL links, face verification.
 
 The core depends on :class:`WeChatApi`. :class:`WechatpyApi` implements it with
 wechatpy 1.8.18, whose host is made configurable so that in development and tests the
@@ -8,7 +8,10 @@ the sandbox, and in production to ``https://api.weixin.qq.com/``.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -27,6 +30,18 @@ MAX_URL_LINK_DAYS = 30
 
 CODE_INVALID_ERRCODES = frozenset({40029, 40163})  # invalid code; code been used
 SYSTEM_BUSY_ERRCODE = -1
+
+# Face verification 2.0 (微信人脸核身 2.0: getverifyid, wx.requestFacialVerify,
+# queryverifyinfo). verify_ret 10000 is the only success.
+FACE_CERT_TYPE = "IDENTITY_CARD"
+FACE_VERIFY_SUCCESS = 10000
+FACE_OUT_SEQ_NO = re.compile(r"^[0-9A-Za-z_-]{5,32}$")
+# WeChat does not publish these endpoints' errcodes; these are the sandbox's
+# (sandbox/README.md). Check them against production answers before relying on the
+# subclasses below: any other errcode still raises WeChatError, which is never a pass.
+FACE_NOT_FINISHED_ERRCODES = frozenset({84003})
+FACE_EXPIRED_ERRCODES = frozenset({84001, 84002})  # unknown or expired verify_id
+FACE_MISMATCH_ERRCODES = frozenset({84004, 84005, 84006})  # cert_hash, openid, out_seq_no
 
 T = TypeVar("T")
 
@@ -57,6 +72,42 @@ class WeChatUnavailable(WeChatError):
     """WeChat could not be reached or failed on its side (network, timeout, 5xx, -1)."""
 
 
+class FaceVerifyNotFinished(WeChatError):
+    """queryverifyinfo: the citizen has not finished wx.requestFacialVerify yet."""
+
+
+class FaceVerifyExpired(WeChatError):
+    """queryverifyinfo: the verify_id is unknown or past its expires_in; start again."""
+
+
+class FaceVerifyMismatch(WeChatError):
+    """queryverifyinfo: cert_hash, openid or out_seq_no differ from getverifyid's."""
+
+
+@dataclass(frozen=True)
+class FaceVerifySession:
+    """getverifyid's answer: give ``verify_id`` to ``wx.requestFacialVerify``."""
+
+    verify_id: str
+    expires_in: int
+
+
+def face_cert_hash(name: str, id_number: str, cert_type: str = FACE_CERT_TYPE) -> str:
+    """WeChat's cert_hash: SHA-256, lower-case hex, of
+    ``cert_type=B64&cert_name=B64&cert_no=B64`` with standard base64 of each UTF-8 value."""
+
+    def b64(value: str) -> str:
+        return base64.b64encode(value.encode("utf-8")).decode("ascii")
+
+    text = f"cert_type={b64(cert_type)}&cert_name={b64(name)}&cert_no={b64(id_number)}"
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _check_out_seq_no(out_seq_no: str) -> None:
+    if not FACE_OUT_SEQ_NO.match(out_seq_no):
+        raise ValueError("out_seq_no must be 5-32 characters of [0-9A-Za-z_-]")
+
+
 class WeChatApi(Protocol):
     def code_to_session(self, code: str) -> WeChatSession: ...
 
@@ -65,6 +116,14 @@ class WeChatApi(Protocol):
     ) -> str | None: ...
 
     def generate_url_link(self, path: str, query: str, expire_days: int) -> str: ...
+
+    def get_face_verify_id(
+        self, out_seq_no: str, openid: str, name: str, id_number: str
+    ) -> FaceVerifySession: ...
+
+    def query_face_verify(
+        self, verify_id: str, out_seq_no: str, openid: str, name: str, id_number: str
+    ) -> int: ...
 
 
 class _TimeoutSession(requests.Session):
@@ -196,6 +255,61 @@ class WechatpyApi:
         except (KeyError, TypeError):
             raise WeChatError(None, "generate_urllink answer without url_link")
 
+    def get_face_verify_id(
+        self, out_seq_no: str, openid: str, name: str, id_number: str
+    ) -> FaceVerifySession:
+        """Start a face verification bound to this openid and identity (getverifyid).
+
+        ``out_seq_no`` is the platform's own reference, unique per appid.
+        """
+        _check_out_seq_no(out_seq_no)
+        if not openid or not name or not id_number:
+            raise ValueError("openid, name and ID number are required")
+        body = {
+            "out_seq_no": out_seq_no,
+            "cert_info": {"cert_type": FACE_CERT_TYPE, "cert_name": name, "cert_no": id_number},
+            "openid": openid,
+        }
+        result = self._call(
+            lambda: self.client.post(
+                "cityservice/face/identify/getverifyid",
+                data=body,
+                api_base_url=WECHAT_DEFAULT_API_BASE,
+            )
+        )
+        try:
+            return FaceVerifySession(
+                verify_id=str(result["verify_id"]), expires_in=int(result["expires_in"])
+            )
+        except (KeyError, TypeError, ValueError):
+            raise WeChatError(None, "getverifyid answer without verify_id or expires_in")
+
+    def query_face_verify(
+        self, verify_id: str, out_seq_no: str, openid: str, name: str, id_number: str
+    ) -> int:
+        """The verify_ret of a finished face verification (queryverifyinfo); 10000 is a
+        pass. The same out_seq_no, openid, name and ID number as getverifyid's."""
+        _check_out_seq_no(out_seq_no)
+        if not verify_id:
+            raise ValueError("verify_id is required")
+        body = {
+            "verify_id": verify_id,
+            "out_seq_no": out_seq_no,
+            "cert_hash": face_cert_hash(name, id_number),
+            "openid": openid,
+        }
+        result = self._call(
+            lambda: self.client.post(
+                "cityservice/face/identify/queryverifyinfo",
+                data=body,
+                api_base_url=WECHAT_DEFAULT_API_BASE,
+            )
+        )
+        verify_ret = result.get("verify_ret") if isinstance(result, dict) else None
+        if isinstance(verify_ret, bool) or not isinstance(verify_ret, int):
+            raise WeChatError(None, "queryverifyinfo answer without verify_ret")
+        return verify_ret
+
     def close(self) -> None:
         self.client.close()
 
@@ -225,6 +339,13 @@ def _translate(exc: WeChatClientException) -> WeChatError:
         return WeChatCodeInvalid(errcode, errmsg)
     if errcode == SYSTEM_BUSY_ERRCODE:
         return WeChatUnavailable(errcode, errmsg)
+    if errcode in FACE_NOT_FINISHED_ERRCODES:
+        return FaceVerifyNotFinished(errcode, errmsg)
+    if errcode in FACE_EXPIRED_ERRCODES:
+        return FaceVerifyExpired(errcode, errmsg)
+    if errcode in FACE_MISMATCH_ERRCODES:
+        logger.warning("WeChat face verification mismatch %s: %s", errcode, errmsg)
+        return FaceVerifyMismatch(errcode, errmsg)
     logger.warning("WeChat API error %s: %s", errcode, errmsg)
     return WeChatError(errcode, errmsg)
 

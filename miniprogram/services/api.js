@@ -6,6 +6,8 @@ const { callWx } = require('../utils/wx-async');
 
 const ACCESS_TOKEN_KEY = 'auth.access';
 const REFRESH_TOKEN_KEY = 'auth.refresh';
+const IDENTITY_CLAIM_KEY = 'kyc.claim';
+const IDENTITY_CLAIM_HEADER = 'X-Identity-Claim';
 const LOGIN_PAGE = '/pages/login/index';
 const REQUEST_TIMEOUT_MS = 15000;
 const RENEWABLE_TOKEN_CODES = ['TOKEN_EXPIRED', 'TOKEN_INVALID'];
@@ -49,13 +51,43 @@ function storeTokens({ access_token: accessToken, refresh_token: refreshToken })
   wx.setStorageSync(REFRESH_TOKEN_KEY, refreshToken);
 }
 
+// The identity claim vouches for the person behind this login: it must not
+// outlive the session.
 function clearTokens() {
   wx.removeStorageSync(ACCESS_TOKEN_KEY);
   wx.removeStorageSync(REFRESH_TOKEN_KEY);
+  wx.removeStorageSync(IDENTITY_CLAIM_KEY);
 }
 
 function isLoggedIn() {
   return Boolean(getAccessToken() || getRefreshToken());
+}
+
+// ---- identity claim --------------------------------------------------------
+
+// A passed face verification yields a signed claim, valid for
+// `claim_expires_in` seconds, that submit, pay and certificate calls send as
+// the X-Identity-Claim header. Its expiry is kept in this phone's clock, counted
+// from the moment the answer arrived, so a wrong device clock cannot matter.
+function storeIdentityClaim({ claim, claim_expires_in: expiresIn }) {
+  const value = { token: claim, expiresAt: Date.now() + Number(expiresIn) * 1000 };
+  wx.setStorageSync(IDENTITY_CLAIM_KEY, value);
+  return value;
+}
+
+// {token, expiresAt (epoch ms)} while the claim is valid, else null.
+function getIdentityClaim() {
+  const stored = wx.getStorageSync(IDENTITY_CLAIM_KEY);
+  if (!stored || typeof stored.token !== 'string' || !stored.token) return null;
+  if (!(Number(stored.expiresAt) > Date.now())) {
+    wx.removeStorageSync(IDENTITY_CLAIM_KEY);
+    return null;
+  }
+  return { token: stored.token, expiresAt: Number(stored.expiresAt) };
+}
+
+function clearIdentityClaim() {
+  wx.removeStorageSync(IDENTITY_CLAIM_KEY);
 }
 
 // ---- transport -----------------------------------------------------------
@@ -77,9 +109,10 @@ function getHeader(headers, name) {
   return key === undefined ? undefined : headers[key];
 }
 
-function send({ path, method, data, accessToken }) {
+function send({ path, method, data, accessToken, identityClaim }) {
   const header = { Accept: 'application/json', 'Content-Type': 'application/json' };
   if (accessToken) header.Authorization = `Bearer ${accessToken}`;
+  if (identityClaim) header[IDENTITY_CLAIM_HEADER] = identityClaim;
   return new Promise((resolve, reject) => {
     wx.request({
       url: `${getApiBaseUrl()}${path}`,
@@ -159,9 +192,16 @@ function renewSessionOnce() {
   return pendingRenewal;
 }
 
-async function request(path, { method = 'GET', data, auth = true, renewExpiredToken = true } = {}) {
+// `identityClaim: true` (submit, pay, certificate download) attaches the
+// identity claim while it is valid; without one the server answers with its
+// own error, which tells the citizen to verify again.
+async function request(
+  path,
+  { method = 'GET', data, auth = true, renewExpiredToken = true, identityClaim = false } = {},
+) {
   const accessToken = auth ? getAccessToken() : '';
-  const response = await send({ path, method, data, accessToken });
+  const claim = identityClaim ? getIdentityClaim() : null;
+  const response = await send({ path, method, data, accessToken, identityClaim: claim && claim.token });
   const body = parseBody(response.data);
   if (response.statusCode >= 200 && response.statusCode < 300) {
     return { status: response.statusCode, data: body, headers: response.header || {} };
@@ -175,7 +215,7 @@ async function request(path, { method = 'GET', data, auth = true, renewExpiredTo
   if (!current) throw sessionExpiredError();
   // Unless another request already renewed the token meanwhile, renew it now.
   if (current === accessToken) await renewSessionOnce();
-  return request(path, { method, data, auth, renewExpiredToken: false });
+  return request(path, { method, data, auth, renewExpiredToken: false, identityClaim });
 }
 
 // ---- endpoints -----------------------------------------------------------
@@ -252,6 +292,65 @@ async function getCase(caseNumber) {
   return data;
 }
 
+// ---- identity verification (kyc) ------------------------------------------
+
+async function getKycStatus() {
+  const { data } = await request('/kyc/status');
+  return data;
+}
+
+async function getKycConsent() {
+  const { data } = await request('/kyc/consent');
+  return data;
+}
+
+async function checkRealName({ name, idNumber }) {
+  const { data } = await request('/kyc/realname', { method: 'POST', data: { name, id_number: idNumber } });
+  return data;
+}
+
+async function answerKycConsent({ version, accepted }) {
+  const { data } = await request('/kyc/consent', { method: 'POST', data: { version, accepted: Boolean(accepted) } });
+  return data;
+}
+
+async function requestKycAppointment({ preferredDate, note = '' }) {
+  const { data } = await request('/kyc/appointments', {
+    method: 'POST',
+    data: { preferred_date: preferredDate, note },
+  });
+  return data;
+}
+
+async function createKycChallenge() {
+  const { data } = await request('/kyc/challenges', { method: 'POST' });
+  return data;
+}
+
+// Keeps the claim of a passed verification and returns the server's answer.
+function keepClaim(data) {
+  if (data && data.passed && data.claim) storeIdentityClaim(data);
+  return data;
+}
+
+async function verifyKycChallenge(nonce, frames) {
+  const { data } = await request(`/kyc/challenges/${encodeURIComponent(nonce)}/verify`, {
+    method: 'POST',
+    data: { frames },
+  });
+  return keepClaim(data);
+}
+
+async function createWechatVerifyId() {
+  const { data } = await request('/kyc/wechat/verify-id', { method: 'POST' });
+  return data;
+}
+
+async function confirmWechatVerify(verifyId) {
+  const { data } = await request('/kyc/wechat/result', { method: 'POST', data: { verify_id: verifyId } });
+  return keepClaim(data);
+}
+
 // ---- presenting errors ---------------------------------------------------
 
 function errorMessageOf(err) {
@@ -273,6 +372,8 @@ module.exports = {
   ApiError,
   ACCESS_TOKEN_KEY,
   REFRESH_TOKEN_KEY,
+  IDENTITY_CLAIM_KEY,
+  IDENTITY_CLAIM_HEADER,
   LOGIN_PAGE,
   request,
   loginWithWechat,
@@ -283,6 +384,18 @@ module.exports = {
   getCase,
   isLoggedIn,
   clearTokens,
+  storeIdentityClaim,
+  getIdentityClaim,
+  clearIdentityClaim,
+  getKycStatus,
+  getKycConsent,
+  checkRealName,
+  answerKycConsent,
+  requestKycAppointment,
+  createKycChallenge,
+  verifyKycChallenge,
+  createWechatVerifyId,
+  confirmWechatVerify,
   errorMessageOf,
   showError,
 };

@@ -94,3 +94,81 @@ test('cancelling the confirmation keeps the citizen logged in', async () => {
   expect(storage.get('auth.access')).toBe('access-1');
   expect(wx.reLaunch).not.toHaveBeenCalled();
 });
+
+describe('实名认证 entry', () => {
+  const ME = { id: 7, channels: ['wechat'], phone_masked: null, identity_verified: false, person: null };
+
+  function kycStatus(overrides = {}) {
+    return {
+      identity_verified: false,
+      provider: 'local',
+      consent_version: null,
+      claim_valid_until: null,
+      locked_until: null,
+      attempts_left: 5,
+      ...overrides,
+    };
+  }
+
+  function serve(status) {
+    return fakeServer((req) => (req.path === '/kyc/status' ? status : { data: ME }));
+  }
+
+  function entryUrl(page) {
+    return page.querySelector('.me__kyc').toJSON().attrs.find((attr) => attr.name === 'url').value;
+  }
+
+  beforeEach(() => {
+    jest.spyOn(Date, 'now').mockReturnValue(Date.parse('2026-11-23T02:05:00Z'));
+  });
+
+  test('an unverified citizen is invited to start with the real-name form', async () => {
+    loggedIn();
+    serve({ data: kycStatus() });
+
+    const page = await showPage();
+
+    expect(textOf(page.querySelector('.me__kyc-label'))).toBe('实名认证');
+    expect(textOf(page.querySelector('.me__verified'))).toBe('未认证');
+    expect(textOf(page.querySelector('.me__kyc-note'))).toBe('去认证');
+    expect(entryUrl(page)).toBe('/pages/kyc-realname/index');
+  });
+
+  test('a verified citizen sees until when the face verification holds, in Beijing time', async () => {
+    loggedIn();
+    serve({
+      data: kycStatus({
+        identity_verified: true,
+        consent_version: '2026-11-v1',
+        claim_valid_until: '2026-11-23T02:35:00Z',
+      }),
+    });
+
+    const page = await showPage();
+
+    expect(textOf(page.querySelector('.me__verified'))).toBe('已认证');
+    expect(textOf(page.querySelector('.me__kyc-note'))).toBe('核验有效至 10:35');
+    expect(entryUrl(page)).toBe('/pages/kyc-camera/index');
+  });
+
+  test('a locked citizen sees until when, and the entry opens the explanation', async () => {
+    loggedIn();
+    serve({ data: kycStatus({ identity_verified: true, consent_version: '2026-11-v1', locked_until: '2026-11-23T16:00:00Z' }) });
+
+    const page = await showPage();
+
+    expect(textOf(page.querySelector('.me__kyc-note'))).toBe('人脸核验已暂停至 2026-11-24 00:00');
+    expect(entryUrl(page)).toMatch(/^\/pages\/kyc-result\/index\?outcome=failed&code=KYC_LOCKED/);
+  });
+
+  test('the profile still shows when the verification status cannot be loaded', async () => {
+    loggedIn();
+    serve({ status: 503, data: { code: 'SERVICE_UNAVAILABLE', message: '服务暂时不可用，请稍后再试', details: {} } });
+
+    const page = await showPage();
+
+    expect(textOf(page.querySelector('.me__channels'))).toBe('微信');
+    expect(textOf(page.querySelector('.me__verified'))).toBe('未认证');
+    expect(entryUrl(page)).toBe('/pages/kyc-realname/index');
+  });
+});

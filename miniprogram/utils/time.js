@@ -25,18 +25,47 @@ function parseIsoDateTime(text) {
   return new Date(utcMillis - offsetMinutes(zone) * 60 * 1000);
 }
 
+// A Date, epoch milliseconds or an ISO string -> the same instant as a Date
+// whose UTC fields read as Beijing wall-clock time; null when invalid.
+function toShanghaiWallClock(value) {
+  let date = null;
+  if (value instanceof Date) date = value;
+  else if (typeof value === 'number') date = new Date(value);
+  else date = parseIsoDateTime(value);
+  if (!date || Number.isNaN(date.getTime())) return null;
+  return new Date(date.getTime() + SHANGHAI_OFFSET_MINUTES * 60 * 1000);
+}
+
+function dateOf(shanghai) {
+  return `${shanghai.getUTCFullYear()}-${pad(shanghai.getUTCMonth() + 1)}-${pad(shanghai.getUTCDate())}`;
+}
+
 // "2026-11-23T02:05:00Z" -> "2026-11-23 10:05" (Asia/Shanghai, UTC+8, no DST).
 function formatDateTime(value) {
-  const date = value instanceof Date ? value : parseIsoDateTime(value);
-  if (!date || Number.isNaN(date.getTime())) return '';
-  const shanghai = new Date(date.getTime() + SHANGHAI_OFFSET_MINUTES * 60 * 1000);
-  return (
-    `${shanghai.getUTCFullYear()}-${pad(shanghai.getUTCMonth() + 1)}-${pad(shanghai.getUTCDate())} ` +
-    `${pad(shanghai.getUTCHours())}:${pad(shanghai.getUTCMinutes())}`
-  );
+  const shanghai = toShanghaiWallClock(value);
+  if (!shanghai) return '';
+  return `${dateOf(shanghai)} ${pad(shanghai.getUTCHours())}:${pad(shanghai.getUTCMinutes())}`;
+}
+
+// "2026-11-23T02:05:00Z" -> "10:05" in Beijing time.
+function formatTime(value) {
+  const shanghai = toShanghaiWallClock(value);
+  if (!shanghai) return '';
+  return `${pad(shanghai.getUTCHours())}:${pad(shanghai.getUTCMinutes())}`;
+}
+
+// The Beijing calendar date `days` days after `now`, as "YYYY-MM-DD" (what a
+// date picker and the API exchange). Counters open by Beijing dates, whatever
+// the phone's time zone.
+function shanghaiDate(days = 0, now = Date.now()) {
+  const shanghai = toShanghaiWallClock(now);
+  shanghai.setUTCDate(shanghai.getUTCDate() + days);
+  return dateOf(shanghai);
 }
 
 module.exports = {
   parseIsoDateTime,
   formatDateTime,
+  formatTime,
+  shanghaiDate,
 };

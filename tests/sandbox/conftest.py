@@ -1,5 +1,5 @@
 """A sandbox served on 127.0.0.1 for the whole session, emptied before each test,
-and the platform's real WeChat and SMS clients pointed at it."""
+and the platform's real WeChat, SMS and population registry clients pointed at it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from app.integrations.registry import HttpPopulationRegistry, make_population_registry
 from app.integrations.sms import TencentCloudSms, make_sms_sender
 from app.integrations.wechat import WechatpyApi, make_wechat_api
 from sandbox.testing import RunningSandbox, platform_settings_for, sandbox_settings, start_sandbox
@@ -45,6 +46,14 @@ def sms(platform_config: dict[str, Any]) -> Iterator[TencentCloudSms]:
     assert isinstance(sender, TencentCloudSms)
     yield sender
     sender.close()
+
+
+@pytest.fixture
+def registry(platform_config: dict[str, Any]) -> Iterator[HttpPopulationRegistry]:
+    client = make_population_registry(platform_config)
+    assert isinstance(client, HttpPopulationRegistry)
+    yield client
+    client.close()
 
 
 @pytest.fixture

@@ -41,7 +41,8 @@ def test_production_keeps_the_real_vendor_hosts(tmp_path):
     env = {key: "x" for key in ("SECRET_KEY", "DATA_ENCRYPTION_KEY", "LOOKUP_HASH_KEY",
                                  "JWT_SIGNING_KEY", "WECHAT_APPID", "WECHAT_SECRET",
                                  "TENCENT_SMS_SECRET_ID", "TENCENT_SMS_SECRET_KEY",
-                                 "TENCENT_SMS_SDK_APP_ID")}
+                                 "TENCENT_SMS_SDK_APP_ID", "REGISTRY_APP_KEY",
+                                 "REGISTRY_APP_SECRET")}
     settings = load_settings({**env, "INSTANCE_DIR": str(tmp_path), "APP_ENV": "production"})
     assert settings["WECHAT_API_BASE"] == "https://api.weixin.qq.com/"
     assert settings["TENCENT_SMS_ENDPOINT"] == "sms.tencentcloudapi.com"
@@ -50,3 +51,11 @@ def test_production_keeps_the_real_vendor_hosts(tmp_path):
 def test_a_malformed_number_is_a_clear_error(tmp_path):
     with pytest.raises(SettingsError):
         load_settings({"INSTANCE_DIR": str(tmp_path), "OTP_TTL_SECONDS": "five"})
+
+
+def test_a_secrets_file_from_an_older_version_gains_the_new_keys(tmp_path):
+    path = tmp_path / "dev-secrets.json"
+    path.write_text(json.dumps({"SECRET_KEY": "kept"}))
+    settings = load_settings({"INSTANCE_DIR": str(tmp_path)})
+    assert settings["SECRET_KEY"] == "kept"
+    assert json.loads(path.read_text())["REGISTRY_APP_SECRET"] == settings["REGISTRY_APP_SECRET"]

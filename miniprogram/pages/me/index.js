@@ -1,5 +1,7 @@
-const { getMe, logout, isLoggedIn, errorMessageOf, LOGIN_PAGE } = require('../../services/api');
+const { getMe, getKycStatus, logout, isLoggedIn, errorMessageOf, LOGIN_PAGE } = require('../../services/api');
 const { callWx } = require('../../utils/wx-async');
+const { formatDateTime, formatTime, parseIsoDateTime } = require('../../utils/time');
+const { entryUrl, isLockedNow, KYC_PAGES } = require('../../utils/kyc');
 
 const CHANNEL_NAMES = { wechat: '微信', sms: '手机短信' };
 
@@ -9,14 +11,34 @@ function presentProfile(me) {
     name: person ? person.name : '',
     idNumberMasked: person ? person.id_number_masked : '',
     phoneMasked: me.phone_masked || '',
-    identityVerified: Boolean(me.identity_verified),
     channelsText: (me.channels || []).map((channel) => CHANNEL_NAMES[channel] || channel).join('、'),
   };
+}
+
+function isFuture(iso) {
+  const date = parseIsoDateTime(iso);
+  return Boolean(date) && date.getTime() > Date.now();
+}
+
+// The 实名认证 entry: the status, a line on what applies now, and where a tap
+// leads. Without /kyc/status (an older server, a failed call) the profile's
+// flag still tells verified from not.
+function presentKyc(status, me) {
+  if (!status) {
+    const verified = Boolean(me.identity_verified);
+    return { verified, note: verified ? '' : '去认证', url: KYC_PAGES.realname };
+  }
+  const verified = Boolean(status.identity_verified);
+  let note = verified ? '' : '去认证';
+  if (isLockedNow(status.locked_until)) note = `人脸核验已暂停至 ${formatDateTime(status.locked_until)}`;
+  else if (isFuture(status.claim_valid_until)) note = `核验有效至 ${formatTime(status.claim_valid_until)}`;
+  return { verified, note, url: entryUrl(status) };
 }
 
 Page({
   data: {
     profile: null,
+    kyc: null,
     errorMessage: '',
     loggingOut: false,
   },
@@ -30,9 +52,10 @@ Page({
   },
 
   async load() {
+    const status = getKycStatus().catch(() => null);
     try {
       const me = await getMe();
-      this.setData({ profile: presentProfile(me), errorMessage: '' });
+      this.setData({ profile: presentProfile(me), kyc: presentKyc(await status, me), errorMessage: '' });
     } catch (err) {
       this.setData({ errorMessage: errorMessageOf(err) });
     }
