@@ -698,6 +698,15 @@ def reset_second_factor(actor: StaffIdentity | StaffUser, staff_id: int,
 # --- dashboard ----------------------------------------------------------------------
 
 
+def _pending_appointments() -> int:
+    from app.identity.models import CounterAppointment
+
+    return db.session.scalar(
+        select(func.count()).select_from(CounterAppointment)
+        .where(CounterAppointment.status == "requested")
+    ) or 0
+
+
 def dashboard(staff: StaffIdentity) -> list[DashboardSection]:
     """One section per role held, in the order of the roles."""
     sections: list[DashboardSection] = []
@@ -715,6 +724,11 @@ def dashboard(staff: StaffIdentity) -> list[DashboardSection]:
             sections.append(DashboardSection(
                 key="corrections", title="更正申请", role=role,
                 empty_text="暂无更正申请",
+            ))
+            sections.append(DashboardSection(
+                key="identity_desk", title="身份核验", role=role,
+                empty_text="暂无待处理的窗口核验预约",
+                summary=f"待处理窗口核验预约 {_pending_appointments()} 个",
             ))
         elif role is StaffRole.SUPERVISOR:
             active = db.session.scalar(

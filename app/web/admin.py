@@ -42,6 +42,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.audit import Channel
 from app.errors import DomainError, ValidationFailed
 from app.extensions import limiter
+from app.identity import service as identity_service
 from app.staff import service
 from app.staff.models import StaffRole
 from app.staff.service import (
@@ -434,3 +435,68 @@ def audit_log() -> ResponseReturnValue:
         page=args.get("page", 1, type=int) or 1,
     )
     return render_template("admin/audit.html", log=log)
+
+
+# --- identity verification (helpdesk and supervisors) --------------------------------
+
+IDENTITY_DESK_ROLES = (StaffRole.HELPDESK, StaffRole.SUPERVISOR)
+
+
+class CounterVerificationForm(FlaskForm):
+    name = StringField("姓名（与身份证原件一致）", validators=[
+        DataRequired("请输入姓名"), Length(max=50, message="姓名过长")])
+    id_number = StringField("身份证号码", validators=[
+        DataRequired("请输入身份证号码"), Length(max=30, message="身份证号码过长")])
+    method = StringField("核验方式", default="查验居民身份证原件，人证比对一致", validators=[
+        DataRequired("请填写核验方式"), Length(max=100, message="核验方式过长")])
+
+
+class FaceUnlockForm(FlaskForm):
+    id_number = StringField("身份证号码", validators=[
+        DataRequired("请输入身份证号码"), Length(max=30, message="身份证号码过长")])
+    reason = StringField("解锁原因", validators=[
+        DataRequired("请填写解锁原因"), Length(max=200, message="原因过长")])
+
+
+@bp.get("/identity")
+@staff_required(*IDENTITY_DESK_ROLES)
+def identity_desk() -> ResponseReturnValue:
+    return render_template(
+        "admin/identity.html", appointments=identity_service.list_appointments(),
+        complete_form=CounterVerificationForm(), unlock_form=FaceUnlockForm(),
+    )
+
+
+@bp.post("/identity/appointments/<int:appointment_id>/complete")
+@staff_required(*IDENTITY_DESK_ROLES)
+def identity_complete_appointment(appointment_id: int) -> ResponseReturnValue:
+    form = CounterVerificationForm()
+    if not form.validate_on_submit():
+        flash(_first_form_error(form), "error")
+    else:
+        try:
+            identity_service.complete_appointment(
+                g.staff.id, appointment_id, form.name.data or "", form.id_number.data or "",
+                form.method.data or "")
+        except DomainError as error:
+            flash(_describe(error), "error")
+        else:
+            flash("已完成窗口身份核验，市民账号已完成实名", "success")
+    return redirect(url_for("admin.identity_desk"))
+
+
+@bp.post("/identity/unlock")
+@staff_required(*IDENTITY_DESK_ROLES)
+def identity_unlock() -> ResponseReturnValue:
+    form = FaceUnlockForm()
+    if not form.validate_on_submit():
+        flash(_first_form_error(form), "error")
+    else:
+        try:
+            identity_service.unlock(g.staff.id, form.id_number.data or "",
+                                    form.reason.data or "")
+        except DomainError as error:
+            flash(_describe(error), "error")
+        else:
+            flash("已解除该市民今日的人脸核验限制", "success")
+    return redirect(url_for("admin.identity_desk"))
