@@ -62,6 +62,9 @@ from app.services import population_registry, wechat_api
 from app.timeutil import SHANGHAI, as_utc, local_date, utcnow
 
 CONSENT_FILE = Path(__file__).with_name("consent.json")
+# Refusals about the upload itself rather than the face (kyc.reasons).
+INPUT_REASONS = frozenset({"FRAME_COUNT", "IMAGE_TOO_LARGE", "IMAGE_TOO_MANY_PIXELS",
+                           "IMAGE_UNREADABLE", "IMAGE_TRUNCATED"})
 WECHAT_PASSED = 10000
 
 
@@ -315,6 +318,10 @@ def verify_challenge(account: Account, nonce: str, frames: list[str], channel: s
         select(FrameHash.frame_hash).where(FrameHash.id_number_hash == check.id_number_hash)
     ).all()
     decision = verify_burst(raw_frames, reference, list(challenge.actions), seen, settings)
+    if decision.reason in INPUT_REASONS:
+        # Bad input, not a decision about the face: nothing stored, no attempt counted.
+        raise KycRefused(str(decision.reason), decision.message_zh,
+                         attempts_left=_attempts_left(check.id_number_hash))
     verification = _record_decision(
         account, challenge, check, channel, passed=decision.passed, reason=decision.reason,
         distances=[round(float(d), 4) for d in decision.distances],

@@ -140,6 +140,9 @@ def test_bytes_that_are_not_an_image_are_refused_without_a_500(client, citizen, 
     response = verify(client, headers, issued["nonce"], frames)
     assert response.status_code == 422
     assert response.get_json()["code"] == "KYC_IMAGE_UNREADABLE"
+    assert response.get_json()["details"]["attempts_left"] == 5  # not counted
+    assert db.session.query(FaceVerification).count() == 0
+    assert db.session.query(FrameHash).count() == 0
     again = challenge(client, headers)
     bad_base64 = verify(client, headers, again["nonce"], ["***"] * 3)
     assert bad_base64.get_json()["code"] == "KYC_IMAGE_UNREADABLE"
@@ -274,3 +277,21 @@ def test_the_consent_text_states_purpose_method_and_retention(client):
     text = client.get("/api/kyc/consent").get_json()
     assert text["version"] and "单独同意" in text["title"]
     assert text["purpose"] and text["method"] and "删除" in text["retention"]
+
+
+def test_a_truncated_jpeg_is_refused_and_nothing_is_stored(client, citizen, fixed_actions):
+    ready_for_challenge(client, citizen["headers"])
+    issued = challenge(client, citizen["headers"])
+    whole = _jpeg("obama2.jpg", 90)
+    frames = [base64.b64encode(whole[: len(whole) // 2]).decode()] * 3
+    response = verify(client, citizen["headers"], issued["nonce"], frames)
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "KYC_IMAGE_TRUNCATED"
+    assert db.session.query(FaceVerification).count() == 0
+
+
+def test_too_few_frames_are_refused(client, citizen, fixed_actions):
+    ready_for_challenge(client, citizen["headers"])
+    issued = challenge(client, citizen["headers"])
+    response = verify(client, citizen["headers"], issued["nonce"], stills("obama2.jpg")[:1])
+    assert response.get_json()["code"] == "KYC_FRAME_COUNT"
