@@ -295,3 +295,14 @@ def test_too_few_frames_are_refused(client, citizen, fixed_actions):
     issued = challenge(client, citizen["headers"])
     response = verify(client, citizen["headers"], issued["nonce"], stills("obama2.jpg")[:1])
     assert response.get_json()["code"] == "KYC_FRAME_COUNT"
+
+
+def test_a_decompression_bomb_is_refused_before_decoding(client, citizen, fixed_actions):
+    from kyc.testing import bomb_png
+
+    ready_for_challenge(client, citizen["headers"])
+    issued = challenge(client, citizen["headers"])
+    frames = [base64.b64encode(bomb_png()).decode()] * 3
+    response = verify(client, citizen["headers"], issued["nonce"], frames)
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "KYC_IMAGE_TOO_MANY_PIXELS"
