@@ -41,3 +41,14 @@ def test_a_registry_that_is_down_is_a_503(make_app, sandbox):
         response = realname(client, headers, "张三", ZHANG_ID)
     assert response.status_code == 503
     assert response.get_json()["code"] == "REGISTRY_UNAVAILABLE"
+
+
+def test_one_address_is_rate_limited_on_verification_endpoints(make_app, sandbox):
+    from tests.helpers import bearer, sms_login
+
+    app = make_app(RATELIMIT_KYC_PER_IP="2 per minute")
+    with app.app_context():
+        client = app.test_client()
+        headers = bearer(sms_login(client, sandbox, "13800000001"))
+        statuses = [realname(client, headers, "张三", ZHANG_ID).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
