@@ -17,39 +17,12 @@ from api.security import (
 )
 from app.cases import service
 from app.cases.models import Case
-from app.cases.workflow import CaseStatus
 
 blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="我的办件")
 
 
 def _detail(case: Case) -> dict[str, Any]:
-    entries = service.timeline(case)
-    return {
-        "case_number": case.case_number,
-        "business_type": case.business_type,
-        "status": case.status,
-        "unit": case.unit,
-        "created_at": case.created_at,
-        "updated_at": case.updated_at,
-        "applicants": [
-            {"role": a.role, "role_label": case.business_type.role_label(a.role),
-             "name_masked": a.person.name_masked}
-            for a in case.applicants
-        ],
-        "timeline": [
-            {"status": e.after["status"], "status_label": CaseStatus(e.after["status"]).label,
-             "at": e.occurred_at}
-            for e in entries if e.after and "status" in e.after
-        ],
-        "allowed_actions": ["withdraw"] if _can_withdraw(case) else [],
-    }
-
-
-def _can_withdraw(case: Case) -> bool:
-    from app.cases.workflow import can_move
-
-    return can_move(case.status_enum, CaseStatus.WITHDRAWN, case.business_type.rules)
-
+    return service.citizen_view(case)
 
 
 @blp.route("", methods=["GET"])

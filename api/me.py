@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from api.schemas import MeSchema
 from api.security import BEARER, citizen_required, current_citizen
+from app.accounts import service
 
 blp = Blueprint("me", __name__, url_prefix="/api/me", description="我的信息")
 
@@ -18,15 +19,4 @@ blp = Blueprint("me", __name__, url_prefix="/api/me", description="我的信息"
 @blp.doc(security=BEARER)
 def get_me() -> Any:
     """我的账号信息（身份证号、手机号脱敏）"""
-    account = current_citizen().account
-    person = account.person
-    return {
-        "id": account.id,
-        "channels": account.channels,
-        "phone_masked": account.phone_masked or (person.phone_masked if person else None),
-        "identity_verified": account.identity_verified,
-        "person": None if person is None else {
-            "kind": person.kind, "name": person.name,
-            "id_number_masked": person.id_number_masked,
-        },
-    }
+    return service.profile(current_citizen().account)

@@ -88,3 +88,18 @@ def login_with_sms_code(phone: str, code: str) -> TokenPair:
     pair = start_session(account, Channel.MOBILE_WEB)
     db.session.commit()
     return pair
+
+
+def profile(account: Account) -> dict[str, Any]:
+    """The citizen's own profile: their own name in full, ID number and phone masked."""
+    person = account.person
+    return {
+        "id": account.id,
+        "channels": account.channels,
+        "phone_masked": account.phone_masked or (person.phone_masked if person else None),
+        "identity_verified": account.identity_verified,
+        "person": None if person is None else {
+            "kind": person.kind, "name": person.name,
+            "id_number_masked": person.id_number_masked,
+        },
+    }

@@ -223,3 +223,38 @@ def submit(account: Account, case_number: str, channel: str) -> Case:
         case, CaseStatus.SUBMITTED, actor_type=ActorType.CITIZEN, actor_id=account.id,
         channel=channel, reason="申请人提交",
     )
+
+
+def citizen_actions(case: Case) -> list[str]:
+    """What the applicant may do now (the mini-program shows these buttons)."""
+    actions = []
+    rules = case.business_type.rules
+    if case.status_enum in (CaseStatus.DRAFT, CaseStatus.RETURNED) and can_move(
+            case.status_enum, CaseStatus.SUBMITTED, rules):
+        actions.append("submit")
+    if can_move(case.status_enum, CaseStatus.WITHDRAWN, rules):
+        actions.append("withdraw")
+    return actions
+
+
+def citizen_view(case: Case) -> dict[str, Any]:
+    """A case as its applicant sees it: other parties masked, the status timeline."""
+    return {
+        "case_number": case.case_number,
+        "business_type": case.business_type,
+        "status": case.status,
+        "unit": case.unit,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "applicants": [
+            {"role": a.role, "role_label": case.business_type.role_label(a.role),
+             "name_masked": a.person.name_masked}
+            for a in case.applicants
+        ],
+        "timeline": [
+            {"status": e.after["status"], "status_label": CaseStatus(e.after["status"]).label,
+             "at": e.occurred_at}
+            for e in timeline(case) if e.after and "status" in e.after
+        ],
+        "allowed_actions": citizen_actions(case),
+    }

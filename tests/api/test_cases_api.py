@@ -122,3 +122,8 @@ def test_business_types_are_published_with_their_rules(client):
     assert codes["mortgage_first"]["step_order"] == "register_then_pay"
     assert codes["mortgage_first"]["certificate_kind"] == "proof"
     assert codes["mortgage_discharge"]["certificate_kind"] is None
+
+
+def test_a_draft_offers_submit_and_withdraw(client):
+    body = create(client, wechat_login(client)).get_json()
+    assert body["allowed_actions"] == ["submit", "withdraw"]
