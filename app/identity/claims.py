@@ -8,7 +8,7 @@ require one in the ``X-Identity-Claim`` header, bound to the caller's account.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from flask import current_app
@@ -57,4 +57,4 @@ def check(token: str | None, account_id: int) -> IdentityClaim:
     if claims["sub"] != str(account_id):
         raise IdentityClaimRequired()
     return IdentityClaim(token, account_id, int(claims["pid"]), str(claims.get("amr")),
-                         datetime.fromtimestamp(claims["exp"]).astimezone())
+                         datetime.fromtimestamp(claims["exp"], UTC))
