@@ -62,9 +62,9 @@ def init_app(app: Flask) -> None:
     )
     api.init_app(app)
 
-    from api import auth, cases, kyc, me, reference
+    from api import auth, cases, kyc, me, reference, register
 
-    for module in (auth, me, cases, kyc, reference):
+    for module in (auth, me, cases, kyc, reference, register):
         api.register_blueprint(module.blp)
         csrf.exempt(module.blp)  # bearer tokens, not cookies: no CSRF exposure
 

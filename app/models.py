@@ -14,6 +14,7 @@ from app.identity.models import (
     RealnameCheck,
 )
 from app.people.models import Person
+from app.register.models import Encumbrance, RegisterEntry, RegisterOwner
 from app.staff.models import StaffRoleGrant, StaffUser
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ConsentRecord",
     "Counter",
     "CounterAppointment",
+    "Encumbrance",
     "FaceChallenge",
     "FaceUnlock",
     "FaceVerification",
@@ -34,6 +36,8 @@ __all__ = [
     "Person",
     "PropertyUnit",
     "RealnameCheck",
+    "RegisterEntry",
+    "RegisterOwner",
     "RefreshToken",
     "StaffRoleGrant",
     "StaffUser",
