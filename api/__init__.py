@@ -62,9 +62,9 @@ def init_app(app: Flask) -> None:
     )
     api.init_app(app)
 
-    from api import auth, cases, kyc, me, reference, register
+    from api import appointments, auth, cases, kyc, materials, me, reference, register
 
-    for module in (auth, me, cases, kyc, reference, register):
+    for module in (auth, me, cases, materials, kyc, reference, register, appointments):
         api.register_blueprint(module.blp)
         csrf.exempt(module.blp)  # bearer tokens, not cookies: no CSRF exposure
 

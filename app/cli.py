@@ -13,7 +13,18 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("load-reference-data")
     def load_reference_data() -> None:
-        """Load business types from app/cases/business_types.json (keeps edited ones)."""
+        """Load business types and service halls from their data files (keeps edited ones)."""
+        from app.appointments.service import load_halls
         from app.cases.service import load_business_types
 
         click.echo(f"business types loaded: {load_business_types()}")
+        click.echo(f"service halls: {len(load_halls())}")
+
+    @app.cli.command("generate-slots")
+    @click.option("--days", default=14, show_default=True, help="how many days ahead")
+    def generate_slots(days: int) -> None:
+        """Create appointment slots for the coming working days (idempotent)."""
+        from app.appointments.service import generate_slots as generate
+        from app.timeutil import local_date
+
+        click.echo(f"slots created: {generate(local_date(), days)}")

@@ -1,6 +1,7 @@
 """Every model, imported once so the metadata (and Alembic) sees all tables."""
 
 from app.accounts.models import Account, AuthSession, OtpChallenge, RefreshToken
+from app.appointments.models import Booking, ServiceHall, TimeSlot
 from app.audit import AuditRecord
 from app.cases.models import BusinessType, Case, CaseApplicant, PropertyUnit
 from app.counters import Counter
@@ -13,6 +14,7 @@ from app.identity.models import (
     FrameHash,
     RealnameCheck,
 )
+from app.materials.models import CaseMaterial
 from app.people.models import Person
 from app.register.models import Encumbrance, RegisterEntry, RegisterOwner
 from app.staff.models import StaffRoleGrant, StaffUser
@@ -21,8 +23,10 @@ __all__ = [
     "Account",
     "AuditRecord",
     "AuthSession",
+    "Booking",
     "BusinessType",
     "Case",
+    "CaseMaterial",
     "CaseApplicant",
     "ConsentRecord",
     "Counter",
@@ -39,6 +43,8 @@ __all__ = [
     "RegisterEntry",
     "RegisterOwner",
     "RefreshToken",
+    "ServiceHall",
     "StaffRoleGrant",
     "StaffUser",
+    "TimeSlot",
 ]

@@ -76,6 +76,12 @@ DEFAULTS: dict[str, Any] = {
     "REGISTRY_BASE_URL": "",
     "REGISTRY_APP_KEY": "",
     "REGISTRY_APP_SECRET": "",
+    # Case materials (issue 4): file storage and upload limits.
+    "STORAGE_BACKEND": "disk",  # disk (s3 to come with its SDK)
+    "STORAGE_DISK_ROOT": "",  # empty: <INSTANCE_DIR>/files
+    "MATERIAL_MAX_BYTES": 10 * 1024 * 1024,
+    "MATERIAL_MAX_DIMENSION": 4000,
+    "MATERIAL_MAX_PIXELS": 50_000_000,
     # Sandbox (development only).
     "SANDBOX_HOST": "127.0.0.1",
     "SANDBOX_PORT": 8001,
