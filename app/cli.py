@@ -13,12 +13,11 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("load-reference-data")
     def load_reference_data() -> None:
-        """Load business types and service halls from their data files (keeps edited ones)."""
-        from app.appointments.service import load_halls
-        from app.cases.service import load_business_types
+        """Load business types, service halls and the next 14 days of slots (idempotent)."""
+        from app.reference import load_reference_data as load
+        from app.timeutil import local_date
 
-        click.echo(f"business types loaded: {load_business_types()}")
-        click.echo(f"service halls: {len(load_halls())}")
+        click.echo(load(local_date()))
 
     @app.cli.command("generate-slots")
     @click.option("--days", default=14, show_default=True, help="how many days ahead")

@@ -82,10 +82,6 @@ def load_demo(instance_dir: Path, prefix: str) -> list[str]:
     from app.staff.service import create_staff
 
     cases.load_business_types()
-    from app.appointments.service import generate_slots
-    from app.timeutil import local_date
-
-    generate_slots(local_date(), 14)
     persons: dict[str, Person] = {}
     accounts: dict[str, Account] = {}
     for citizen in CITIZENS:

@@ -40,8 +40,11 @@ def main() -> int:
     base = f"http://{settings['APP_HOST']}:{settings['APP_PORT']}"
     with app.app_context():
         from app.demo import already_loaded, load_demo
+        from app.reference import load_reference_data
+        from app.timeutil import local_date
 
         upgrade()
+        load_reference_data(local_date())
         credentials = Path(settings["INSTANCE_DIR"]) / "demo-accounts.txt"
         if already_loaded():
             print(f"演示账号已存在，见 {credentials}")

@@ -113,3 +113,16 @@ def test_an_unknown_slot_or_hall_is_a_clear_error(client):
                        headers=headers).status_code == 422
     assert client.get("/api/halls/nowhere/slots?date=2026-12-01").status_code == 404
     assert client.get("/api/halls/jinwan/slots").status_code == 422
+
+
+def test_reference_data_loads_once_and_keeps_edits(app):
+    from app.cases.models import BusinessType
+    from app.reference import load_reference_data
+
+    first = load_reference_data(local_date())
+    assert first["halls"] == 2 and first["slots"] > 0
+    db.session.get(BusinessType, "change").name = "变更登记（编辑后）"
+    db.session.commit()
+    again = load_reference_data(local_date())
+    assert again["slots"] == 0 and again["business_types"] == 0
+    assert db.session.get(BusinessType, "change").name == "变更登记（编辑后）"
