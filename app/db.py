@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, String, Text, event
+from sqlalchemy import DateTime, MetaData, Text, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -70,10 +70,6 @@ class EncryptedText(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
         return None if value is None else crypto.protector().decrypt(value, self.context)
-
-
-def lookup_hash_column() -> String:
-    return String(64)
 
 
 @event.listens_for(Engine, "connect")

@@ -17,7 +17,7 @@ from app import audit, crypto, validators
 from app.accounts.models import Account
 from app.audit import ActorType
 from app.db import db
-from app.errors import IdentityMismatch, NotFound, ValidationFailed
+from app.errors import IdentityMismatch, ValidationFailed
 from app.people.models import Person, PersonKind
 from app.timeutil import utcnow
 
@@ -41,11 +41,6 @@ def _validated(**checks: tuple) -> dict[str, str]:
     if errors:
         raise ValidationFailed(errors)
     return values
-
-
-def find_natural_person(id_number: str) -> Person | None:
-    number = _validated(id_number=(validators.resident_id_number, id_number))["id_number"]
-    return db.session.scalar(select(Person).where(Person.id_number_hash == id_number_hash(number)))
 
 
 def register_natural_person(name: str, id_number: str, phone: str | None = None) -> Person:
@@ -110,15 +105,4 @@ def bind_verified_identity(
         after={"person_id": person.id, "method": method},
     )
     db.session.commit()
-    return person
-
-
-def accounts_of(person_id: int) -> list[Account]:
-    return list(db.session.scalars(select(Account).where(Account.person_id == person_id)))
-
-
-def get_person(person_id: int) -> Person:
-    person = db.session.get(Person, person_id)
-    if person is None:
-        raise NotFound()
     return person
