@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, request, send_file
 from flask_smorest import Blueprint
 
-from api.schemas import CaseCreateSchema, CaseDetailSchema, CaseSchema
+from api.schemas import (
+    ApplicantCreateSchema,
+    CaseCreateSchema,
+    CaseDetailSchema,
+    CaseFormSchema,
+    CaseSchema,
+)
 from api.security import (
     BEARER,
     BEARER_AND_CLAIM,
@@ -15,14 +22,14 @@ from api.security import (
     current_citizen,
     identity_claim_required,
 )
-from app.cases import service
+from app.cases import application, service
 from app.cases.models import Case
 
 blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="我的办件")
 
 
 def _detail(case: Case) -> dict[str, Any]:
-    return service.citizen_view(case)
+    return application.citizen_detail(case, current_citizen().account)
 
 
 @blp.route("", methods=["GET"])
@@ -73,9 +80,14 @@ def get_case(case_number: str) -> Any:
 @blp.alt_response(409, description="当前状态不能提交")
 @blp.doc(security=BEARER_AND_CLAIM)
 def submit_case(case_number: str) -> Any:
-    """提交办件（需要有效的身份核验凭证）"""
+    """提交办件（需要有效的身份核验凭证）
+
+    提交前须：申请表各部分填写完整、申请人齐全、必需材料齐全、每名申请人已确认。
+    不完整时返回 422 CASE_INCOMPLETE，details 中列出缺少的内容。提交后系统立即通过
+    数据共享平台自动核查；核查通过即受理并进入各部门并联审核。
+    """
     identity = current_citizen()
-    return _detail(service.submit(identity.account, case_number, identity.channel))
+    return _detail(application.submit(identity.account, case_number, identity.channel))
 
 
 @blp.route("/<case_number>/withdraw", methods=["POST"])
@@ -87,3 +99,80 @@ def withdraw_case(case_number: str) -> Any:
     """撤回办件"""
     identity = current_citizen()
     return _detail(service.withdraw(identity.account, case_number, identity.channel))
+
+
+@blp.route("/<case_number>/form", methods=["GET"])
+@citizen_required
+@blp.response(200, CaseFormSchema)
+@blp.doc(security=BEARER)
+def get_form(case_number: str) -> Any:
+    """申请表（各部分的填写内容与完整性）"""
+    return application.form_view(service.get_case_for(current_citizen().account, case_number))
+
+
+@blp.route("/<case_number>/form/<section>", methods=["PUT"])
+@citizen_required
+@blp.response(200, CaseFormSchema)
+@blp.alt_response(404, description="该业务没有这一部分（FORM_SECTION_UNKNOWN）")
+@blp.alt_response(409, description="办件已提交，不能修改（CASE_NOT_EDITABLE）")
+@blp.alt_response(422, description="字段校验未通过，什么也没有保存")
+@blp.doc(security=BEARER, requestBody={"required": True, "content": {"application/json": {
+    "schema": {"type": "object"},
+    "example": {"unit_number": "440402003001GB00012F00010203",
+                "location": "珠海市香洲区示范路1号1栋203房", "area_m2": "89.50",
+                "use": "住宅", "land_term_end": "2077-06-30"}}}})
+def save_form_section(section: str, case_number: str) -> Any:
+    """保存申请表的一个部分（整部分提交，服务器校验后保存为草稿）"""
+    identity = current_citizen()
+    payload = request.get_json(silent=True)
+    case = application.save_section(identity.account, case_number, section, payload,
+                                    identity.channel)
+    return application.form_view(case)
+
+
+@blp.route("/<case_number>/applicants", methods=["POST"])
+@citizen_required
+@blp.arguments(ApplicantCreateSchema)
+@blp.response(201, CaseDetailSchema)
+@blp.doc(security=BEARER)
+def add_applicant(body: dict[str, Any], case_number: str) -> Any:
+    """添加申请人（单位申请人须填写代表其确认的办理人）"""
+    identity = current_citizen()
+    case = application.add_applicant(identity.account, case_number,
+                                     application.NewApplicant(**body), identity.channel)
+    return _detail(case)
+
+
+@blp.route("/<case_number>/applicants/<int:applicant_id>", methods=["DELETE"])
+@citizen_required
+@blp.response(200, CaseDetailSchema)
+@blp.doc(security=BEARER)
+def remove_applicant(case_number: str, applicant_id: int) -> Any:
+    """删除申请人"""
+    identity = current_citizen()
+    return _detail(application.remove_applicant(identity.account, case_number, applicant_id,
+                                                identity.channel))
+
+
+@blp.route("/<case_number>/confirm", methods=["POST"])
+@citizen_required
+@identity_claim_required
+@blp.response(200, CaseDetailSchema)
+@blp.alt_response(403, description="需要本人的人脸核验凭证，或您不是本办件的申请人")
+@blp.doc(security=BEARER_AND_CLAIM)
+def confirm_case(case_number: str) -> Any:
+    """申请人确认申请内容（每名申请人在本人账号中、凭有效的身份核验凭证确认）"""
+    identity = current_citizen()
+    return _detail(application.confirm(identity.account, g.identity_claim, case_number,
+                                       identity.channel))
+
+
+@blp.route("/<case_number>/application.pdf", methods=["GET"])
+@citizen_required
+@blp.response(200, content_type="application/pdf")
+@blp.doc(security=BEARER)
+def application_pdf(case_number: str) -> Any:
+    """下载提交时归档的一窗受理申请表（PDF）"""
+    document, data = application.read_application_form(current_citizen().account, case_number)
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"{case_number}-application-{document.submission}.pdf")

@@ -109,21 +109,96 @@ class CaseSchema(StrictSchema):
 
 
 class ApplicantSchema(StrictSchema):
+    id = fields.Integer()
     role = fields.String()
     role_label = fields.String()
+    kind = fields.String(metadata={"example": "natural"})
     name_masked = fields.String()
+    share = fields.String(allow_none=True, metadata={"example": "1/2"})
+    confirmed = fields.Boolean(metadata={"description": "该申请人已确认申请内容"})
+    is_me = fields.Boolean(metadata={"description": "由当前登录人本人（或其代表）确认"})
 
 
 class TimelineEntrySchema(StrictSchema):
     status = fields.String()
     status_label = fields.String()
+    step_label = fields.String(metadata={"example": "住房和城乡建设局审核通过"})
+    department = fields.String(allow_none=True)
+    department_label = fields.String(allow_none=True)
+    actor_role_label = fields.String(metadata={"example": "申请人"})
     at = UtcDateTime()
+
+
+class ReturnedItemSchema(StrictSchema):
+    kind = fields.String(metadata={"example": "material"})
+    code = fields.String()
+    name = fields.String()
+    role = fields.String(allow_none=True)
+    role_label = fields.String(allow_none=True)
+    reason = fields.String()
+    department_label = fields.String()
+
+
+class CheckSchema(StrictSchema):
+    kind = fields.String()
+    label = fields.String()
+    status = fields.String()
+    status_label = fields.String()
+    message = fields.String(allow_none=True)
+
+
+class ReviewStateSchema(StrictSchema):
+    department = fields.String()
+    department_label = fields.String()
+    status = fields.String()
+    status_label = fields.String()
 
 
 class CaseDetailSchema(CaseSchema):
     applicants = fields.List(fields.Nested(ApplicantSchema))
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
-    allowed_actions = fields.List(fields.String())
+    allowed_actions = fields.List(fields.String(), metadata={
+        "description": "edit / confirm / submit / withdraw"})
+    returned_items = fields.List(fields.Nested(ReturnedItemSchema))
+    checks = fields.List(fields.Nested(CheckSchema))
+    review = fields.List(fields.Nested(ReviewStateSchema))
+    due_at = UtcDateTime(allow_none=True)
+    clock_label = fields.String(allow_none=True)
+    confirmation_needed = fields.Boolean()
+    application_pdf_url = fields.String(allow_none=True)
+
+
+class FormSectionStateSchema(StrictSchema):
+    code = fields.String()
+    title = fields.String()
+    kind = fields.String()
+    complete = fields.Boolean()
+    data = fields.Dict()
+    problems = fields.List(fields.String())
+
+
+class CaseFormSchema(StrictSchema):
+    case_number = fields.String()
+    editable = fields.Boolean()
+    editable_sections = fields.List(fields.String())
+    sections = fields.List(fields.Nested(FormSectionStateSchema))
+
+
+class ApplicantCreateSchema(StrictSchema):
+    role = fields.String(required=True, validate=validate.Length(min=1, max=30),
+                         metadata={"example": "seller"})
+    kind = fields.String(required=True, validate=validate.OneOf(["natural", "legal"]),
+                         metadata={"example": "natural"})
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                         metadata={"example": "李四"})
+    id_number = fields.String(required=True, validate=validate.Length(min=1, max=30), metadata={
+        "description": "自然人填居民身份证号码，单位填统一社会信用代码"})
+    share = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20),
+                          metadata={"example": "1/1"})
+    representative_name = fields.String(load_default=None, allow_none=True,
+                                        validate=validate.Length(max=50))
+    representative_id_number = fields.String(load_default=None, allow_none=True,
+                                             validate=validate.Length(max=30))
 
 
 class CaseCreateSchema(StrictSchema):
@@ -134,6 +209,11 @@ class CaseCreateSchema(StrictSchema):
     location = fields.String(validate=validate.Length(max=200))
 
 
+class DepartmentRefSchema(StrictSchema):
+    code = fields.String()
+    label = fields.String()
+
+
 class BusinessTypeSchema(StrictSchema):
     code = fields.String()
     name = fields.String()
@@ -142,5 +222,17 @@ class BusinessTypeSchema(StrictSchema):
     time_limit_working_days = fields.Integer()
     roles = fields.List(fields.Dict())
     materials = fields.List(fields.Dict())
-    departments = fields.List(fields.String())
+    departments = fields.Method("get_departments")
     fee_items = fields.List(fields.String())
+    form_sections = fields.Method("get_form_sections", metadata={
+        "description": "申请表各部分及字段（类型、是否必填、选项），小程序据此生成向导"})
+
+    def get_departments(self, obj: Any) -> list[dict[str, str]]:
+        from app.review.models import Department
+
+        return [{"code": d, "label": Department(d).label} for d in obj.departments]
+
+    def get_form_sections(self, obj: Any) -> list[dict[str, Any]]:
+        from app.cases.form import SECTIONS
+
+        return [SECTIONS[code].public() for code in obj.definition.get("form_sections", [])]

@@ -7,9 +7,11 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
+    from app.jobs import register_jobs_cli
     from app.staff.cli import register_staff_cli
 
     register_staff_cli(app)
+    register_jobs_cli(app)
 
     @app.cli.command("load-reference-data")
     def load_reference_data() -> None:

@@ -52,6 +52,9 @@ def main() -> int:
             print("\n".join(load_demo(Path(settings["INSTANCE_DIR"]),
                                       settings["CASE_NUMBER_PREFIX"])))
             print(f"（以上账号已保存到 {credentials}，仅本机可读）")
+    from app.jobs import start_worker
+
+    start_worker(app)
     print(
         "\n平台已启动：\n"
         f"  API 文档        {base}/api/docs\n"

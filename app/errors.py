@@ -209,3 +209,48 @@ class IdentityClaimExpired(IdentityClaimRequired):
 class WeChatVerificationPending(Conflict):
     code = "KYC_WECHAT_PENDING"
     message = "微信人脸核身尚未完成，请完成后再查询结果"
+
+
+# --- the application (一窗受理) ------------------------------------------------------
+
+class CaseNotEditable(Conflict):
+    code = "CASE_NOT_EDITABLE"
+    message = "办件已提交，当前不能修改；如需修改请等待退回补正或撤回后重新申请"
+
+
+class FormSectionUnknown(NotFound):
+    code = "FORM_SECTION_UNKNOWN"
+    message = "该业务没有这一申请表部分"
+
+
+class CaseIncomplete(DomainError):
+    code = "CASE_INCOMPLETE"
+    status = 422
+    message = "申请尚不完整，不能提交"
+
+
+class NotAnApplicant(Forbidden):
+    code = "NOT_AN_APPLICANT"
+    message = "您不是本办件的申请人（或其代表），无需确认"
+
+
+class ConfirmationRequiresOwnIdentity(Forbidden):
+    code = "CONFIRMATION_REQUIRES_OWN_IDENTITY"
+    message = "请先完成本人实名核验后再确认申请"
+
+
+# --- parallel review -----------------------------------------------------------------
+
+class TaskAlreadyTaken(Conflict):
+    code = "TASK_ALREADY_TAKEN"
+    message = "该审核任务已由其他审核员处理，请刷新后查看"
+
+
+class TaskNotClaimed(Conflict):
+    code = "TASK_NOT_CLAIMED"
+    message = "请先认领该审核任务"
+
+
+class ReturnItemsRequired(ValidationFailed):
+    code = "RETURN_ITEMS_REQUIRED"
+    message = "退回补正时请至少选择一项并填写理由"

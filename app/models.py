@@ -3,7 +3,8 @@
 from app.accounts.models import Account, AuthSession, OtpChallenge, RefreshToken
 from app.appointments.models import Booking, ServiceHall, TimeSlot
 from app.audit import AuditRecord
-from app.cases.models import BusinessType, Case, CaseApplicant, PropertyUnit
+from app.cases.models import BusinessType, Case, CaseApplicant, CaseDocument, PropertyUnit
+from app.checks.models import CaseCheck
 from app.counters import Counter
 from app.identity.models import (
     ConsentRecord,
@@ -15,11 +16,20 @@ from app.identity.models import (
     RealnameCheck,
 )
 from app.materials.models import CaseMaterial
+from app.notifications.models import OutboxMessage
 from app.people.models import Person
 from app.register.models import Encumbrance, RegisterEntry, RegisterOwner
+from app.review.models import ReviewNote, ReviewTask
 from app.staff.models import StaffRoleGrant, StaffUser
+from app.workdays.models import CalendarDay
 
 __all__ = [
+    "CalendarDay",
+    "ReviewTask",
+    "ReviewNote",
+    "OutboxMessage",
+    "CaseDocument",
+    "CaseCheck",
     "Account",
     "AuditRecord",
     "AuthSession",

@@ -1,4 +1,4 @@
-"""Outside capabilities (WeChat API, SMS), built from settings once per app.
+"""Outside capabilities (WeChat, SMS, data sharing), built from settings once per app.
 
 Services and tests reach them through these accessors; tests can replace one with
 ``app.extensions["bdc.sms"] = …`` when they need a failing provider.
@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, cast
 from flask import Flask, current_app
 
 if TYPE_CHECKING:
+    from app.integrations.datasharing import DataSharing
     from app.integrations.registry import PopulationRegistry
     from app.integrations.sms import SmsSender
     from app.integrations.wechat import WeChatApi
 
 
 def init_services(app: Flask) -> None:
+    from app.integrations.datasharing import make_data_sharing
     from app.integrations.registry import make_population_registry
     from app.integrations.sms import make_sms_sender
     from app.integrations.wechat import make_wechat_api
@@ -24,6 +26,7 @@ def init_services(app: Flask) -> None:
     app.extensions["bdc.wechat"] = make_wechat_api(app.config)
     app.extensions["bdc.sms"] = make_sms_sender(app.config)
     app.extensions["bdc.registry"] = make_population_registry(app.config)
+    app.extensions["bdc.datasharing"] = make_data_sharing(app.config)
 
 
 def wechat_api() -> WeChatApi:
@@ -36,3 +39,7 @@ def sms_sender() -> SmsSender:
 
 def population_registry() -> PopulationRegistry:
     return cast("PopulationRegistry", current_app.extensions["bdc.registry"])
+
+
+def data_sharing() -> DataSharing:
+    return cast("DataSharing", current_app.extensions["bdc.datasharing"])

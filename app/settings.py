@@ -59,7 +59,12 @@ DEFAULTS: dict[str, Any] = {
     "TENCENT_SMS_REGION": "ap-guangzhou",
     "TENCENT_SMS_ENDPOINT": "sms.tencentcloudapi.com",
     "TENCENT_SMS_SCHEME": "https",
-    "SMS_TEMPLATE_IDS": {"login_code": "1000001"},
+    "SMS_TEMPLATE_IDS": {"login_code": "1000001", "case_returned": "1000002",
+                         "case_accepted": "1000003", "case_registered": "1000004"},
+    # WeChat subscribe-message template ids, by the same logical names.
+    "WECHAT_TEMPLATE_IDS": {"case_returned": "bdc-case-returned",
+                            "case_accepted": "bdc-case-accepted",
+                            "case_registered": "bdc-case-registered"},
     # Development server (make run).
     "APP_HOST": "127.0.0.1",
     "APP_PORT": 8000,
@@ -76,6 +81,14 @@ DEFAULTS: dict[str, Any] = {
     "REGISTRY_BASE_URL": "",
     "REGISTRY_APP_KEY": "",
     "REGISTRY_APP_SECRET": "",
+    "REGISTRY_TIMEOUT_SECONDS": 5.0,
+    # The other data-sharing services (civil affairs, market regulation, courts) share
+    # the registry's platform and credentials; a slow answer leaves the check waiting.
+    "DATASHARING_TIMEOUT_SECONDS": 3.0,
+    # The registration authority, as printed on application forms.
+    "AUTHORITY_NAME": "珠海市不动产登记中心",
+    # The CJK font for PDFs (Debian fonts-wqy-microhei, installed by `make install`).
+    "CJK_FONT_PATH": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     # Case materials (issue 4): file storage and upload limits.
     "STORAGE_BACKEND": "disk",  # disk (s3 to come with its SDK)
     "STORAGE_DISK_ROOT": "",  # empty: <INSTANCE_DIR>/files
@@ -114,6 +127,8 @@ def _coerce(default: Any, raw: str) -> Any:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):
         return int(raw)
+    if isinstance(default, float):
+        return float(raw)
     if isinstance(default, dict | list):
         return json.loads(raw)
     return raw

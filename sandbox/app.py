@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, jsonify, redirect, render_template, request
 
+from sandbox.datasharing import MODES, SERVICES, datasharing_blueprint
 from sandbox.registry import IDENTITY_CHECK_PATH
 from sandbox.settings import check_settings
 from sandbox.state import SandboxState
@@ -44,6 +45,7 @@ def create_sandbox_app(
     app.jinja_env.filters["local_time"] = _local_time
     app.register_blueprint(wechat_blueprint(state.wechat))
     app.register_blueprint(wechat_face_blueprint(state.wechat, state.face))
+    app.register_blueprint(datasharing_blueprint(state.datasharing))
 
     def tencent_cloud_api() -> Response:
         # Tencent Cloud API 3.0 always answers 200 with the result or error in the body.
@@ -72,6 +74,9 @@ def create_sandbox_app(
             face_sessions=list(reversed(state.face_sessions())),
             registry_checks=list(reversed(state.registry_checks())),
             registry_persons=state.registry_persons(),
+            outages=state.datasharing.outage_modes(),
+            outage_services=SERVICES,
+            outage_modes=MODES,
             templates=sorted(state.sms.templates.values(), key=lambda t: t.template_id),
             appid=state.wechat.appid,
             sdk_app_id=state.sms.sdk_app_id,

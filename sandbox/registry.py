@@ -70,7 +70,7 @@ def _unauthorized(code: str, message: str) -> RegistryApiError:
     return RegistryApiError(401, code, message)
 
 
-def _bad_request(message: str) -> RegistryApiError:
+def bad_request(message: str) -> RegistryApiError:
     return RegistryApiError(400, "BAD_REQUEST", message)
 
 
@@ -102,8 +102,64 @@ def load_seed(path: Path = SEED_FILE) -> list[Person]:
     return persons
 
 
+class RequestVerifier:
+    """The data-sharing platform's gateway check of a signed request: app key, timestamp
+    window, signature, then nonce replay. One verifier (one nonce memory) serves every
+    service of the platform: the population registry and sandbox/datasharing.py."""
+
+    def __init__(
+        self, app_key: str, app_secret: str, clock: Callable[[], float], lock: threading.RLock
+    ):
+        self.app_key = app_key
+        self.app_secret = app_secret
+        self.clock = clock
+        self._lock = lock
+        self._nonces: dict[str, float] = {}  # nonce → when it may be forgotten
+
+    def reset(self) -> None:
+        """Forget the nonces seen."""
+        with self._lock:
+            self._nonces.clear()
+
+    def verify(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> None:
+        """Nothing, or :class:`RegistryApiError` (401) with the first problem found."""
+        lowered = {key.lower(): value for key, value in headers.items()}
+        app_key = lowered.get("x-app-key", "")
+        timestamp = lowered.get("x-timestamp", "")
+        nonce = lowered.get("x-nonce", "")
+        given = lowered.get("x-signature", "")
+        if app_key != self.app_key:
+            raise _unauthorized("APP_KEY_UNKNOWN", "X-App-Key is missing or unknown")
+        if not timestamp.isdigit():
+            raise _unauthorized("TIMESTAMP_EXPIRED", "X-Timestamp must be epoch milliseconds")
+        if abs(self.clock() - int(timestamp) / 1000) > TIMESTAMP_WINDOW_SECONDS:
+            raise _unauthorized(
+                "TIMESTAMP_EXPIRED",
+                f"X-Timestamp is more than {TIMESTAMP_WINDOW_SECONDS} s from the server time",
+            )
+        if not NONCE.match(nonce):
+            raise _unauthorized("SIGNATURE_INVALID", "X-Nonce must be 8-64 of [0-9A-Za-z_-]")
+        expected = signature(self.app_secret, method, path, timestamp, nonce, body)
+        if not hmac.compare_digest(expected, given.lower()):
+            raise _unauthorized("SIGNATURE_INVALID", "X-Signature does not match the request")
+        # Nonces are remembered only for signed requests, for as long as their timestamp
+        # would be accepted; afterwards the timestamp check refuses a replay anyway.
+        now = self.clock()
+        with self._lock:
+            for old in [n for n, until in self._nonces.items() if until < now]:
+                del self._nonces[old]
+            if nonce in self._nonces:
+                raise _unauthorized("NONCE_REUSED", "X-Nonce has been used before")
+            self._nonces[nonce] = now + 2 * TIMESTAMP_WINDOW_SECONDS
+
+
 class RegistrySandbox:
-    """The registry's persons, the nonces it has seen and the checks it answered."""
+    """The registry's persons, the nonces it has seen and the checks it answered.
+
+    ``outage``, when set, runs before anything else for each request: it may wait (a
+    slow service) or raise :class:`RegistryApiError` (503, a service that is down). The
+    data-sharing sandbox's outage switch plugs in here (sandbox/datasharing.py).
+    """
 
     def __init__(
         self,
@@ -117,9 +173,10 @@ class RegistrySandbox:
         self.app_secret = app_secret
         self.clock = clock
         self._lock = lock
+        self.verifier = RequestVerifier(app_key, app_secret, clock, lock)
+        self.outage: Callable[[], None] | None = None
         self._seed = load_seed() if seed is None else list(seed)
         self._persons: dict[str, Person] = {}
-        self._nonces: dict[str, float] = {}  # nonce → when it may be forgotten
         self._checks: list[dict[str, Any]] = []
         self.reset()
 
@@ -127,7 +184,7 @@ class RegistrySandbox:
         """Back to the seeded persons; forget nonces and checks."""
         with self._lock:
             self._persons = {person.id_number: person for person in self._seed}
-            self._nonces.clear()
+            self.verifier.reset()
             self._checks.clear()
 
     def add_person(
@@ -165,54 +222,24 @@ class RegistrySandbox:
         """(HTTP status, JSON answer) for one request."""
         request_id = uuid.uuid4().hex
         try:
-            self._authenticate(method, path, headers, body)
-            result = self._identity_check(_read_body(body), request_id)
+            if self.outage is not None:
+                self.outage()
+            self.verifier.verify(method, path, headers, body)
+            result = self._identity_check(read_body(body), request_id)
         except RegistryApiError as exc:
             return exc.status, {"code": exc.code, "message": exc.message, "request_id": request_id}
         return 200, {"code": "OK", "result": result, "request_id": request_id}
-
-    def _authenticate(
-        self, method: str, path: str, headers: Mapping[str, str], body: bytes
-    ) -> None:
-        lowered = {key.lower(): value for key, value in headers.items()}
-        app_key = lowered.get("x-app-key", "")
-        timestamp = lowered.get("x-timestamp", "")
-        nonce = lowered.get("x-nonce", "")
-        given = lowered.get("x-signature", "")
-        if app_key != self.app_key:
-            raise _unauthorized("APP_KEY_UNKNOWN", "X-App-Key is missing or unknown")
-        if not timestamp.isdigit():
-            raise _unauthorized("TIMESTAMP_EXPIRED", "X-Timestamp must be epoch milliseconds")
-        if abs(self.clock() - int(timestamp) / 1000) > TIMESTAMP_WINDOW_SECONDS:
-            raise _unauthorized(
-                "TIMESTAMP_EXPIRED",
-                f"X-Timestamp is more than {TIMESTAMP_WINDOW_SECONDS} s from the server time",
-            )
-        if not NONCE.match(nonce):
-            raise _unauthorized("SIGNATURE_INVALID", "X-Nonce must be 8-64 of [0-9A-Za-z_-]")
-        expected = signature(self.app_secret, method, path, timestamp, nonce, body)
-        if not hmac.compare_digest(expected, given.lower()):
-            raise _unauthorized("SIGNATURE_INVALID", "X-Signature does not match the request")
-        # Nonces are remembered only for signed requests, for as long as their timestamp
-        # would be accepted; afterwards the timestamp check refuses a replay anyway.
-        now = self.clock()
-        with self._lock:
-            for old in [n for n, until in self._nonces.items() if until < now]:
-                del self._nonces[old]
-            if nonce in self._nonces:
-                raise _unauthorized("NONCE_REUSED", "X-Nonce has been used before")
-            self._nonces[nonce] = now + 2 * TIMESTAMP_WINDOW_SECONDS
 
     def _identity_check(self, query: dict[str, Any], request_id: str) -> dict[str, Any]:
         name = query.get("name")
         id_number = query.get("id_number")
         want_photo = query.get("want_photo", False)
         if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LENGTH:
-            raise _bad_request("name must be a non-empty string")
+            raise bad_request("name must be a non-empty string")
         if not isinstance(id_number, str) or not RESIDENT_ID.match(id_number):
-            raise _bad_request("id_number must be 18 characters: 17 digits and a digit or X")
+            raise bad_request("id_number must be 18 characters: 17 digits and a digit or X")
         if not isinstance(want_photo, bool):
-            raise _bad_request("want_photo must be true or false")
+            raise bad_request("want_photo must be true or false")
         with self._lock:
             person = self._persons.get(id_number)
             if person is None:
@@ -242,11 +269,11 @@ class RegistrySandbox:
         return result
 
 
-def _read_body(body: bytes) -> dict[str, Any]:
+def read_body(body: bytes) -> dict[str, Any]:
     try:
         query = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise _bad_request("the body must be a UTF-8 JSON object")
+        raise bad_request("the body must be a UTF-8 JSON object")
     if not isinstance(query, dict):
-        raise _bad_request("the body must be a UTF-8 JSON object")
+        raise bad_request("the body must be a UTF-8 JSON object")
     return query

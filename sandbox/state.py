@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
+from sandbox.datasharing import DataSharingSandbox
 from sandbox.registry import RegistrySandbox
 from sandbox.tencent_sms import SmsSandbox
 from sandbox.wechat_api import WeChatSandbox, openid_for, unionid_for
@@ -37,15 +39,21 @@ class SandboxState:
         self.registry = RegistrySandbox(
             settings["REGISTRY_APP_KEY"], settings["REGISTRY_APP_SECRET"], clock, self.lock
         )
+        # The other services of the same data-sharing platform: the registry's gateway
+        # check (one nonce memory) and one outage switch for all four services.
+        self.datasharing = DataSharingSandbox(self.registry.verifier, clock, self.lock)
+        self.registry.outage = partial(self.datasharing.outages.hold, "population")
 
     def reset(self) -> None:
         """Forget messages, links, used login codes, access tokens, face verification
-        sessions, registry nonces and checks, and persons added by tests."""
+        sessions, registry nonces and checks, persons and data-sharing records added by
+        tests; every data-sharing service (the registry included) is up again."""
         with self.lock:
             self.wechat.reset()
             self.sms.reset()
             self.face.reset()
             self.registry.reset()
+            self.datasharing.reset()
 
     def sms_messages(self, phone: str | None = None) -> list[dict[str, Any]]:
         """Delivered SMS: phone, template_id, template, params, sign_name, text, serial_no, at."""

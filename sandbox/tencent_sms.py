@@ -34,6 +34,9 @@ SINGLE_SMS_LENGTH, LONG_SMS_PART_LENGTH = 70, 67
 # name missing here gets a generic text that shows its parameters.
 TEMPLATE_TEXTS = {
     "login_code": "您的验证码为{1}，{2}分钟内有效，请勿告诉他人。如非本人操作，请忽略本短信。",
+    "case_returned": "您的不动产登记办件{1}需补正{2}项内容，请在小程序“我的办件”中查看原因并补正。",
+    "case_accepted": "您的不动产登记办件{1}已受理，各部门正在并联审核，承诺{2}前办结。",
+    "case_registered": "您的不动产登记办件{1}已登簿，登记结果可在小程序中查看。",
 }
 
 REQUEST_FIELDS = frozenset(

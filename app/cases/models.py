@@ -91,6 +91,11 @@ class Case(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How many times the case was submitted: the round of checks and reviews.
+    submission_count: Mapped[int] = mapped_column(default=0)
+    # The combined application form, one JSON object per section (see app/cases/form.py).
+    form_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Optimistic locking: two writers of the same case cannot both win.
     version: Mapped[int] = mapped_column(default=1)
 
@@ -118,7 +123,33 @@ class CaseApplicant(Model):
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     role: Mapped[str] = mapped_column(String(30))
     share: Mapped[str | None] = mapped_column(String(20))  # e.g. "1/2"; co-ownership
+    # A legal person acts through a natural person, who confirms for it.
+    representative_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    confirmed_channel: Mapped[str | None] = mapped_column(String(20))
 
     case: Mapped[Case] = relationship(back_populates="applicants")
-    person: Mapped[Person] = relationship(lazy="joined")
+    person: Mapped[Person] = relationship(lazy="joined", foreign_keys=[person_id])
+    representative: Mapped[Person | None] = relationship(
+        lazy="joined", foreign_keys=[representative_id])
+
+    @property
+    def confirmer_id(self) -> int:
+        """The Person who confirms this applicant: itself, or a legal person's representative."""
+        return self.representative_id or self.person_id
+
+
+class CaseDocument(Model):
+    """A document the platform made for a case (the combined application form PDF …)."""
+
+    __tablename__ = "case_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    submission: Mapped[int] = mapped_column()
+    storage_key: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

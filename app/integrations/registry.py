@@ -99,6 +99,23 @@ def sign_request(
     return hmac.new(app_secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
+def signed_headers(
+    app_key: str, app_secret: str, path: str, body: bytes, now: float
+) -> dict[str, str]:
+    """The headers of a signed ``POST`` of the JSON ``body`` to ``path``, stamped ``now``
+    (epoch seconds) with a fresh random nonce; shared by every data-sharing client."""
+    timestamp = str(int(now * 1000))
+    nonce = secrets.token_hex(16)
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "Accept": "application/json",
+        "X-App-Key": app_key,
+        "X-Timestamp": timestamp,
+        "X-Nonce": nonce,
+        "X-Signature": sign_request(app_secret, "POST", path, timestamp, nonce, body),
+    }
+
+
 class HttpPopulationRegistry:
     """:class:`PopulationRegistry` over HTTPS with an app key and signed requests.
 
@@ -136,18 +153,7 @@ class HttpPopulationRegistry:
             ensure_ascii=False,
             separators=(",", ":"),
         ).encode("utf-8")
-        timestamp = str(int(self.clock() * 1000))
-        nonce = secrets.token_hex(16)
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "Accept": "application/json",
-            "X-App-Key": self.app_key,
-            "X-Timestamp": timestamp,
-            "X-Nonce": nonce,
-            "X-Signature": sign_request(
-                self._app_secret, "POST", self.path, timestamp, nonce, body
-            ),
-        }
+        headers = signed_headers(self.app_key, self._app_secret, self.path, body, self.clock())
         try:
             response = self._http.post(self.url, data=body, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
@@ -170,6 +176,17 @@ class HttpPopulationRegistry:
 
 
 def _read_answer(response: requests.Response, who: str) -> RegistryRecord:
+    result, request_id = read_envelope(response, f"registry check {who}")
+    return _record(result, request_id, response.status_code)
+
+
+def read_envelope(
+    response: requests.Response, label: str, log: logging.Logger = logger
+) -> tuple[Any, str | None]:
+    """``(result, request_id)`` of a data-sharing answer ``{"code": "OK", "result",
+    "request_id"}``; :class:`RegistryUnavailable` for HTTP 5xx and 429,
+    :class:`RegistryError` for any other refusal. ``label`` (already masked) names the
+    request in the log. The caller validates ``result``."""
     status_code = response.status_code
     try:
         answer = response.json()
@@ -181,14 +198,14 @@ def _read_answer(response: requests.Response, who: str) -> RegistryRecord:
     code = str(answer.get("code") or f"HTTP_{status_code}")
     message = str(answer.get("message") or "")
     if status_code >= 500 or status_code == 429:
-        logger.warning("registry check %s: HTTP %s %s", who, status_code, code)
+        log.warning("%s: HTTP %s %s", label, status_code, code)
         raise RegistryUnavailable(
             code, message or f"HTTP {status_code}", http_status=status_code, request_id=request_id
         )
     if status_code != 200 or code != "OK":
-        logger.warning("registry check %s refused: HTTP %s %s", who, status_code, code)
+        log.warning("%s refused: HTTP %s %s", label, status_code, code)
         raise RegistryError(code, message, http_status=status_code, request_id=request_id)
-    return _record(answer.get("result"), request_id, status_code)
+    return answer.get("result"), request_id
 
 
 def _record(result: Any, request_id: str | None, status_code: int) -> RegistryRecord:
@@ -230,9 +247,10 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def make_population_registry(config: Mapping[str, Any]) -> PopulationRegistry:
-    """The registry client for ``REGISTRY_BASE_URL``, ``REGISTRY_APP_KEY`` and
-    ``REGISTRY_APP_SECRET`` (and ``REGISTRY_TIMEOUT_SECONDS``, default 5)."""
+def data_sharing_connection(config: Mapping[str, Any]) -> tuple[str, str, str]:
+    """``(base_url, app_key, app_secret)`` of the data-sharing platform from
+    ``REGISTRY_BASE_URL``, ``REGISTRY_APP_KEY`` and ``REGISTRY_APP_SECRET``, checked
+    (:class:`SettingsError`); every data-sharing client is built from these."""
     base_url = str(config.get("REGISTRY_BASE_URL") or "")
     if not base_url:
         raise SettingsError("REGISTRY_BASE_URL is required (the data-sharing platform's URL)")
@@ -242,13 +260,20 @@ def make_population_registry(config: Mapping[str, Any]) -> PopulationRegistry:
     if config.get("APP_ENV") == "production" and scheme == "http" and not _is_loopback(base_url):
         raise SettingsError(
             "REGISTRY_BASE_URL must use https in production: the requests carry names, ID"
-            " numbers and photos"
+            " numbers, photos and other personal data"
         )
     if not config.get("REGISTRY_APP_KEY") or not config.get("REGISTRY_APP_SECRET"):
         raise SettingsError("REGISTRY_APP_KEY and REGISTRY_APP_SECRET are required")
+    return base_url, str(config["REGISTRY_APP_KEY"]), str(config["REGISTRY_APP_SECRET"])
+
+
+def make_population_registry(config: Mapping[str, Any]) -> PopulationRegistry:
+    """The registry client for ``REGISTRY_BASE_URL``, ``REGISTRY_APP_KEY`` and
+    ``REGISTRY_APP_SECRET`` (and ``REGISTRY_TIMEOUT_SECONDS``, default 5)."""
+    base_url, app_key, app_secret = data_sharing_connection(config)
     return HttpPopulationRegistry(
         base_url,
-        str(config["REGISTRY_APP_KEY"]),
-        str(config["REGISTRY_APP_SECRET"]),
+        app_key,
+        app_secret,
         timeout=float(config.get("REGISTRY_TIMEOUT_SECONDS") or DEFAULT_TIMEOUT_SECONDS),
     )

@@ -17,7 +17,7 @@ from app.cases.models import Case
 from app.cases.service import get_case_for
 from app.cases.workflow import CaseStatus
 from app.db import db
-from app.errors import CaseStateConflict, NotFound
+from app.errors import CaseNotEditable, CaseStateConflict, NotFound
 from app.materials import content
 from app.materials.errors import (
     MaterialDuplicate,
@@ -65,6 +65,17 @@ def _editable_case(account: Account, case_number: str) -> Case:
     return case
 
 
+def _require_returned_item(case: Case, item: str, role: str) -> None:
+    """After a return, only the materials the return names may change."""
+    if case.status_enum != CaseStatus.RETURNED:
+        return
+    from app.cases.application import returned_items
+
+    named = {(i["code"], i.get("role")) for i in returned_items(case) if i["kind"] == "material"}
+    if (item, role) not in named:
+        raise CaseNotEditable("退回补正时只能修改被退回的材料", item=item, role=role)
+
+
 def _checklist_item(case: Case, item_code: str, role: str) -> dict[str, Any]:
     item = next((m for m in case.business_type.materials if m["code"] == item_code), None)
     if item is None:
@@ -108,6 +119,7 @@ def upload(
     """Check, clean and store one file for a checklist item; audited; one transaction."""
     case = _editable_case(account, case_number)
     _checklist_item(case, item, role)
+    _require_returned_item(case, item, role)
     replaced = _get_active(case, replaces) if replaces is not None else None
     data = _read_limited(stream, setting("MATERIAL_MAX_BYTES"))
 
@@ -196,6 +208,7 @@ def withdraw(account: Account, case_number: str, material_id: int, channel: str)
     """Take a file off an editable case; the stored file stays for the audit trail."""
     case = _editable_case(account, case_number)
     material = _get_active(case, material_id)
+    _require_returned_item(case, material.item_code, material.role)
     _change_status(material, MaterialStatus.WITHDRAWN, account, channel)
     db.session.commit()
 
@@ -216,8 +229,7 @@ class StoredFile:
     download_name: str
 
 
-def read_file(account: Account, case_number: str, material_id: int) -> StoredFile:
-    material = get_material(account, case_number, material_id)
+def stored_file(material: CaseMaterial) -> StoredFile:
     return StoredFile(
         data=storage().get(material.storage_key),
         content_type=content.CONTENT_TYPES[material.detected_type],
@@ -225,8 +237,7 @@ def read_file(account: Account, case_number: str, material_id: int) -> StoredFil
     )
 
 
-def read_thumbnail(account: Account, case_number: str, material_id: int) -> StoredFile:
-    material = get_material(account, case_number, material_id)
+def stored_thumbnail(material: CaseMaterial) -> StoredFile:
     if material.thumbnail_key is None:
         raise NotFound("该材料没有缩略图")
     stem = content.download_name(material.original_filename, material.detected_type)
@@ -234,6 +245,18 @@ def read_thumbnail(account: Account, case_number: str, material_id: int) -> Stor
         data=storage().get(material.thumbnail_key), content_type="image/jpeg",
         download_name=stem.rpartition(".")[0] + "_thumb.jpg",
     )
+
+
+def active_material(case: Case, material_id: int) -> CaseMaterial:
+    return _get_active(case, material_id)
+
+
+def read_file(account: Account, case_number: str, material_id: int) -> StoredFile:
+    return stored_file(get_material(account, case_number, material_id))
+
+
+def read_thumbnail(account: Account, case_number: str, material_id: int) -> StoredFile:
+    return stored_thumbnail(get_material(account, case_number, material_id))
 
 
 @dataclass(frozen=True)

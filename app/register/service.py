@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.audit import ActorType
-from app.cases.models import Case
+from app.cases.models import Case, PropertyUnit
 from app.cases.service import transition
 from app.cases.workflow import CaseStatus, can_move
 from app.db import db
@@ -110,6 +110,31 @@ def enter_right(case: Case, details: RightDetails, owners: list[OwnerShare], *,
                         "case": case.case_number})
     transition(case, CaseStatus.REGISTERED, actor_type=ActorType.STAFF, actor_id=staff_id,
                channel=channel, reason="登簿")
+    return entry
+
+
+def import_entry(unit: PropertyUnit, details: RightDetails, owners: list[OwnerShare], *,
+                 source: str, actor_id: str = "import") -> RegisterEntry:
+    """A right registered before the platform (migrated from the legacy register).
+
+    Only for a unit with no register yet on the platform; afterwards every change goes
+    through a case. ``registration_kind`` keeps the source ("legacy:<source>").
+    """
+    if current_entry(unit.id) is not None:
+        raise Conflict("该不动产单元已有登记，不能重复导入")
+    co_ownership = _check_owners(owners)
+    entry = RegisterEntry(
+        unit_id=unit.id, version=1, case_id=None, registration_kind=f"legacy:{source}"[:40],
+        right_type=details.right_type, right_nature=details.right_nature, use=details.use,
+        area_m2=details.area_m2, co_ownership=co_ownership, term_start=details.term_start,
+        term_end=details.term_end, notes=details.notes, registered_at=utcnow(),
+        owners=[RegisterOwner(person_id=o.person_id, share=o.share) for o in owners],
+    )
+    db.session.add(entry)
+    db.session.flush()
+    audit.record(actor_type=ActorType.SYSTEM, actor_id=actor_id, channel="system",
+                 action="register.imported", entity_type="register_entry", entity_id=entry.id,
+                 after={"unit": unit.unit_number, "source": source})
     return entry
 
 

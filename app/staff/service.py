@@ -707,6 +707,19 @@ def _pending_appointments() -> int:
     ) or 0
 
 
+def _pending_reviews(role: StaffRole) -> int:
+    from app.review.service import DEPARTMENT_ROLES, pending_count
+
+    department = next(d for d, r in DEPARTMENT_ROLES.items() if r is role)
+    return pending_count(department)
+
+
+def _waiting_checks() -> int:
+    from app.checks.service import waiting_checks
+
+    return len(waiting_checks())
+
+
 def dashboard(staff: StaffIdentity) -> list[DashboardSection]:
     """One section per role held, in the order of the roles."""
     sections: list[DashboardSection] = []
@@ -714,12 +727,13 @@ def dashboard(staff: StaffIdentity) -> list[DashboardSection]:
         if role in REVIEWER_ROLES:
             sections.append(DashboardSection(
                 key="review_queue", title=f"待审核办件（{role.label}）", role=role,
-                empty_text="暂无待审核办件",
+                empty_text="暂无待审核办件", summary=f"待审核 {_pending_reviews(role)} 件",
             ))
         elif role is StaffRole.HELPDESK:
             sections.append(DashboardSection(
                 key="case_lookup", title="办件查询", role=role,
                 empty_text="暂无办件查询记录",
+                summary=f"等待共享平台响应的核查 {_waiting_checks()} 项",
             ))
             sections.append(DashboardSection(
                 key="corrections", title="更正申请", role=role,

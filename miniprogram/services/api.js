@@ -10,6 +10,7 @@ const IDENTITY_CLAIM_KEY = 'kyc.claim';
 const IDENTITY_CLAIM_HEADER = 'X-Identity-Claim';
 const LOGIN_PAGE = '/pages/login/index';
 const REQUEST_TIMEOUT_MS = 15000;
+const UPLOAD_TIMEOUT_MS = 60000;
 const RENEWABLE_TOKEN_CODES = ['TOKEN_EXPIRED', 'TOKEN_INVALID'];
 // A toast with icon "none" shows two short lines; longer texts go to a modal.
 const TOAST_MAX_LENGTH = 20;
@@ -21,10 +22,11 @@ const MESSAGES = {
   request: '请求失败，请稍后重试',
   wechatLogin: '微信登录失败，请稍后重试',
   unknown: '操作失败，请稍后重试',
+  fileTooLarge: '文件过大，请压缩后重新上传',
 };
 
 class ApiError extends Error {
-  constructor({ code, message, status = 0, details = {} }) {
+  constructor({ code, message, status = 0, details = {}, errors = {} }) {
     super(message);
     // Transpiled subclasses of Error lose their prototype; restore it so that
     // `instanceof ApiError` holds in WeChat DevTools builds too.
@@ -33,7 +35,30 @@ class ApiError extends Error {
     this.code = code;
     this.status = status;
     this.details = details || {};
+    // Field errors {field: ["中文说明"]}: the envelope's `errors`, or the older
+    // `details.fields` of VALIDATION_FAILED.
+    this.errors = errors || {};
   }
+}
+
+// Error codes compared without regard to case: the envelope's codes are
+// documented in upper case (CASE_STATE_CONFLICT) and in lower case
+// (case_state_conflict) in different places.
+function hasErrorCode(err, ...codes) {
+  if (!err || typeof err.code !== 'string') return false;
+  const code = err.code.toUpperCase();
+  return codes.some((candidate) => candidate.toUpperCase() === code);
+}
+
+// {field: "中文说明；中文说明"} from an ApiError's field errors.
+function fieldErrorsOf(err) {
+  const errors = (err && err.errors) || {};
+  const result = {};
+  Object.keys(errors).forEach((field) => {
+    const messages = [].concat(errors[field] || []).filter((message) => typeof message === 'string' && message);
+    if (messages.length) result[field] = messages.join('；');
+  });
+  return result;
 }
 
 // ---- token storage -------------------------------------------------------
@@ -134,22 +159,23 @@ function send({ path, method, data, accessToken, identityClaim }) {
   });
 }
 
+function isPlainObject(value) {
+  return Boolean(value) && typeof value === 'object' && !Array.isArray(value);
+}
+
 function toApiError(statusCode, body) {
   if (body && typeof body.code === 'string' && typeof body.message === 'string') {
-    return new ApiError({
-      code: body.code,
-      message: body.message,
-      status: statusCode,
-      details: body.details,
-    });
+    const details = isPlainObject(body.details) ? body.details : {};
+    let errors = {};
+    if (isPlainObject(body.errors)) errors = body.errors;
+    else if (isPlainObject(details.fields)) errors = details.fields;
+    return new ApiError({ code: body.code, message: body.message, status: statusCode, details, errors });
   }
   // Not our error envelope (a proxy page, a framework default): never show it raw.
   const serverSide = statusCode >= 500;
-  return new ApiError({
-    code: serverSide ? 'SERVER_ERROR' : `HTTP_${statusCode}`,
-    message: serverSide ? MESSAGES.server : MESSAGES.request,
-    status: statusCode,
-  });
+  let message = serverSide ? MESSAGES.server : MESSAGES.request;
+  if (statusCode === 413) message = MESSAGES.fileTooLarge; // a proxy's own limit
+  return new ApiError({ code: serverSide ? 'SERVER_ERROR' : `HTTP_${statusCode}`, message, status: statusCode });
 }
 
 function isRenewableTokenError(error) {
@@ -210,12 +236,98 @@ async function request(
   const error = toApiError(response.statusCode, body);
   if (!auth || !renewExpiredToken || !isRenewableTokenError(error)) throw error;
 
+  await renewAfterExpiry(accessToken);
+  return request(path, { method, data, auth, renewExpiredToken: false, identityClaim });
+}
+
+// After a 401 for an expired or invalid access token: renew the session once
+// (shared with every other request that met the same token), so that the
+// caller can retry with the new token.
+async function renewAfterExpiry(usedAccessToken) {
   const current = getAccessToken();
-  // The session ended while this request was in flight (failed renewal, logout).
+  // The session ended while the request was in flight (failed renewal, logout).
   if (!current) throw sessionExpiredError();
   // Unless another request already renewed the token meanwhile, renew it now.
-  if (current === accessToken) await renewSessionOnce();
-  return request(path, { method, data, auth, renewExpiredToken: false, identityClaim });
+  if (current === usedAccessToken) await renewSessionOnce();
+}
+
+// ---- files -----------------------------------------------------------------
+
+// The server names files by root-relative paths ("/api/cases/…/file").
+// The bearer token only ever goes to the API's own origin.
+function apiOrigin() {
+  const match = /^(https?:\/\/[^/]+)/i.exec(getApiBaseUrl());
+  return match ? match[1] : '';
+}
+
+function resolveFileUrl(url) {
+  const text = String(url || '');
+  if (/^https?:\/\//i.test(text)) return { url: text, ownOrigin: text.startsWith(`${apiOrigin()}/`) };
+  return { url: `${apiOrigin()}${text.startsWith('/') ? '' : '/'}${text}`, ownOrigin: true };
+}
+
+function networkError(res) {
+  return new ApiError({ code: 'NETWORK_ERROR', message: MESSAGES.network, details: { errMsg: res && res.errMsg } });
+}
+
+// wx.uploadFile: multipart with `file` and the form fields. Its answer is the
+// raw body as a string, parsed here like any other answer.
+function sendUpload({ path, filePath, formData, accessToken, onProgress }) {
+  return new Promise((resolve, reject) => {
+    const header = { Accept: 'application/json' };
+    if (accessToken) header.Authorization = `Bearer ${accessToken}`;
+    const task = wx.uploadFile({
+      url: `${getApiBaseUrl()}${path}`,
+      filePath,
+      name: 'file',
+      formData,
+      header,
+      timeout: UPLOAD_TIMEOUT_MS,
+      success: resolve,
+      fail: (res) => reject(networkError(res)),
+    });
+    if (onProgress && task && typeof task.onProgressUpdate === 'function') {
+      task.onProgressUpdate((res) => onProgress(res.progress));
+    }
+  });
+}
+
+async function upload(path, { filePath, formData, onProgress }, renewExpiredToken = true) {
+  const accessToken = getAccessToken();
+  const response = await sendUpload({ path, filePath, formData, accessToken, onProgress });
+  const body = parseBody(response.data);
+  if (response.statusCode >= 200 && response.statusCode < 300) return body;
+  const error = toApiError(response.statusCode, body);
+  if (!renewExpiredToken || !isRenewableTokenError(error)) throw error;
+  await renewAfterExpiry(accessToken);
+  return upload(path, { filePath, formData, onProgress }, false);
+}
+
+// wx.downloadFile with the bearer token (material files, thumbnails, the
+// application PDF): resolves to the temporary file path. The body of a failed
+// download is a file, so any 401 counts as an expired token, retried once.
+function sendDownload(url, accessToken) {
+  return new Promise((resolve, reject) => {
+    const header = {};
+    if (accessToken) header.Authorization = `Bearer ${accessToken}`;
+    wx.downloadFile({ url, header, timeout: UPLOAD_TIMEOUT_MS, success: resolve, fail: (res) => reject(networkError(res)) });
+  });
+}
+
+async function downloadFile(fileUrl, renewExpiredToken = true) {
+  const { url, ownOrigin } = resolveFileUrl(fileUrl);
+  const accessToken = ownOrigin ? getAccessToken() : '';
+  const response = await sendDownload(url, accessToken);
+  if (response.statusCode >= 200 && response.statusCode < 300) return response.tempFilePath;
+  if (response.statusCode === 401 && ownOrigin && renewExpiredToken) {
+    await renewAfterExpiry(accessToken);
+    return downloadFile(fileUrl, false);
+  }
+  throw new ApiError({
+    code: response.statusCode === 404 ? 'NOT_FOUND' : `HTTP_${response.statusCode}`,
+    message: response.statusCode === 404 ? '文件不存在或已被撤回' : '文件下载失败，请稍后重试',
+    status: response.statusCode,
+  });
 }
 
 // ---- endpoints -----------------------------------------------------------
@@ -289,6 +401,89 @@ async function listCases({ page = 1, pageSize = 20 } = {}) {
 
 async function getCase(caseNumber) {
   const { data } = await request(`/cases/${encodeURIComponent(caseNumber)}`);
+  return data;
+}
+
+function casePath(caseNumber, suffix = '') {
+  return `/cases/${encodeURIComponent(caseNumber)}${suffix}`;
+}
+
+async function withdrawCase(caseNumber) {
+  const { data } = await request(casePath(caseNumber, '/withdraw'), { method: 'POST' });
+  return data;
+}
+
+// ---- the combined application (一窗受理) -----------------------------------
+
+async function getBusinessTypes() {
+  const { data } = await request('/business-types');
+  return Array.isArray(data) ? data : [];
+}
+
+// Empty unit number and location are left out: the draft may get them later.
+async function createCase({ businessType, unitNumber, location }) {
+  const body = { business_type: businessType };
+  if (unitNumber) body.unit_number = unitNumber;
+  if (location) body.location = location;
+  const { data } = await request('/cases', { method: 'POST', data: body });
+  return data;
+}
+
+async function getCaseForm(caseNumber) {
+  const { data } = await request(casePath(caseNumber, '/form'));
+  return data;
+}
+
+// The whole section at once; the answer is the form view again.
+async function saveFormSection(caseNumber, section, values) {
+  const { data } = await request(casePath(caseNumber, `/form/${encodeURIComponent(section)}`), {
+    method: 'PUT',
+    data: values,
+  });
+  return data;
+}
+
+// `applicant` uses the server's field names (role, kind, name, id_number,
+// share, representative_name, representative_id_number).
+async function addApplicant(caseNumber, applicant) {
+  const { data } = await request(casePath(caseNumber, '/applicants'), { method: 'POST', data: applicant });
+  return data;
+}
+
+async function removeApplicant(caseNumber, applicantId) {
+  const { data } = await request(casePath(caseNumber, `/applicants/${encodeURIComponent(applicantId)}`), {
+    method: 'DELETE',
+  });
+  return data;
+}
+
+async function listMaterials(caseNumber) {
+  const { data } = await request(casePath(caseNumber, '/materials'));
+  return data;
+}
+
+// `replaces`: the id of the material the new file takes the place of.
+async function uploadMaterial(caseNumber, { filePath, item, role, replaces, onProgress }) {
+  const formData = { item, role };
+  if (replaces !== undefined && replaces !== null && replaces !== '') formData.replaces = String(replaces);
+  return upload(casePath(caseNumber, '/materials'), { filePath, formData, onProgress });
+}
+
+async function withdrawMaterial(caseNumber, materialId) {
+  const { data } = await request(casePath(caseNumber, `/materials/${encodeURIComponent(materialId)}`), {
+    method: 'DELETE',
+  });
+  return data;
+}
+
+// Confirming and submitting need a recent face verification (X-Identity-Claim).
+async function confirmCase(caseNumber) {
+  const { data } = await request(casePath(caseNumber, '/confirm'), { method: 'POST', identityClaim: true });
+  return data;
+}
+
+async function submitCase(caseNumber) {
+  const { data } = await request(casePath(caseNumber, '/submit'), { method: 'POST', identityClaim: true });
   return data;
 }
 
@@ -382,6 +577,22 @@ module.exports = {
   getMe,
   listCases,
   getCase,
+  withdrawCase,
+  getBusinessTypes,
+  createCase,
+  getCaseForm,
+  saveFormSection,
+  addApplicant,
+  removeApplicant,
+  listMaterials,
+  uploadMaterial,
+  withdrawMaterial,
+  confirmCase,
+  submitCase,
+  downloadFile,
+  resolveFileUrl,
+  hasErrorCode,
+  fieldErrorsOf,
   isLoggedIn,
   clearTokens,
   storeIdentityClaim,

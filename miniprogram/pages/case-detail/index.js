@@ -1,34 +1,78 @@
-const { getCase, errorMessageOf, showError } = require('../../services/api');
+const {
+  getCase,
+  getBusinessTypes,
+  withdrawCase,
+  hasErrorCode,
+  errorMessageOf,
+  showError,
+} = require('../../services/api');
 const { formatDateTime } = require('../../utils/time');
+const { callWx } = require('../../utils/wx-async');
+const { decodeQueryValue } = require('../../utils/kyc');
+const { openPdf } = require('../../utils/files');
+const { presentIncomplete } = require('../../utils/case-incomplete');
+const { CASE_PAGES, caseUrl, runClaimAction, takePendingClaimAction } = require('../../utils/case-actions');
 
-function decodeQueryValue(value) {
-  try {
-    return decodeURIComponent(value || '');
-  } catch (err) {
-    return value || '';
-  }
+const CHECK_TONES = { passed: 'success', failed: 'danger', waiting: 'warning', pending: 'muted' };
+
+function joinParts(parts) {
+  return parts.filter(Boolean).join(' · ');
 }
 
 function presentCase(item) {
+  const actions = item.allowed_actions || [];
   return {
     caseNumber: item.case_number,
     businessTypeName: (item.business_type && item.business_type.name) || '',
+    businessTypeCode: (item.business_type && item.business_type.code) || '',
     status: item.status,
     statusLabel: item.status_label,
     unitNumber: (item.unit && item.unit.unit_number) || '',
     location: (item.unit && item.unit.location) || '',
     createdText: formatDateTime(item.created_at),
     updatedText: formatDateTime(item.updated_at),
+    dueText: formatDateTime(item.due_at),
+    clockLabel: item.clock_label || '',
+    confirmationNeeded: Boolean(item.confirmation_needed),
+    applicationPdfUrl: item.application_pdf_url || '',
+    canEdit: actions.includes('edit'),
+    canConfirm: actions.includes('confirm'),
+    canSubmit: actions.includes('submit'),
+    canWithdraw: actions.includes('withdraw'),
     applicants: (item.applicants || []).map((applicant, index) => ({
       key: `${applicant.role}-${index}`,
       roleLabel: applicant.role_label,
       nameMasked: applicant.name_masked,
+      confirmed: Boolean(applicant.confirmed),
+      isMe: Boolean(applicant.is_me),
     })),
     timeline: (item.timeline || []).map((entry, index) => ({
       key: `${entry.status}-${entry.at}-${index}`,
       status: entry.status,
       statusLabel: entry.status_label,
       atText: formatDateTime(entry.at),
+      meta: joinParts([entry.step_label, entry.department_label, entry.actor_role_label]),
+    })),
+    review: (item.review || []).map((entry, index) => ({
+      key: `${entry.department}-${index}`,
+      departmentLabel: entry.department_label,
+      status: entry.status,
+      statusLabel: entry.status_label,
+    })),
+    checks: (item.checks || []).map((check, index) => ({
+      key: `${check.kind}-${index}`,
+      label: check.label,
+      tone: CHECK_TONES[check.status] || 'muted',
+      statusLabel: check.status_label,
+      message: check.message || '',
+    })),
+    returnedItems: (item.returned_items || []).map((entry, index) => ({
+      key: `${entry.kind}-${entry.code}-${entry.role || ''}-${index}`,
+      target: entry.kind === 'material' ? 'materials' : 'form',
+      step: entry.kind === 'section' ? entry.code : '',
+      name: entry.role_label ? `${entry.name}（${entry.role_label}）` : entry.name,
+      reason: entry.reason,
+      departmentLabel: entry.department_label || '',
     })),
   };
 }
@@ -39,10 +83,24 @@ Page({
     detail: null,
     loading: true,
     errorMessage: '',
+    acting: '',
+    incomplete: [],
   },
 
   onLoad(query) {
+    this.shown = false;
     this.setData({ caseNumber: decodeQueryValue(query && query.case_number) });
+    return this.load();
+  },
+
+  // Back from the wizard, the materials or the verification journey.
+  onShow() {
+    if (!this.shown) {
+      this.shown = true;
+      return undefined;
+    }
+    const action = takePendingClaimAction(this);
+    if (action) return this.runAction(action);
     return this.load();
   },
 
@@ -71,5 +129,108 @@ Page({
     } finally {
       this.setData({ loading: false });
     }
+  },
+
+  // ---- links -----------------------------------------------------------------
+
+  onEdit() {
+    wx.navigateTo({ url: caseUrl(CASE_PAGES.form, this.data.caseNumber) });
+  },
+
+  onOpenMaterials() {
+    wx.navigateTo({ url: caseUrl(CASE_PAGES.materials, this.data.caseNumber) });
+  },
+
+  // A returned item or a missing one: the wizard's step, or the materials.
+  onFix(event) {
+    const { target, step } = event.currentTarget.dataset;
+    if (target === 'materials') this.onOpenMaterials();
+    else wx.navigateTo({ url: caseUrl(CASE_PAGES.form, this.data.caseNumber, { step }) });
+  },
+
+  async onOpenPdf() {
+    const url = this.data.detail && this.data.detail.applicationPdfUrl;
+    if (!url) return;
+    wx.showLoading({ title: '正在打开', mask: true });
+    try {
+      await openPdf(url);
+    } catch (err) {
+      if (!/cancel/i.test(String((err && err.errMsg) || ''))) showError(err);
+    } finally {
+      wx.hideLoading();
+    }
+  },
+
+  // ---- actions ---------------------------------------------------------------
+
+  onConfirm() {
+    return this.runAction('confirm');
+  },
+
+  async onSubmit() {
+    if (this.data.acting) return undefined;
+    const { confirm } = await callWx('showModal', {
+      title: '提交申请',
+      content: '提交后申请内容和材料将交由登记机构审核，审核期间不能修改。确定提交吗？',
+      confirmText: '提交',
+      cancelText: '再看看',
+    });
+    if (!confirm) return undefined;
+    return this.runAction('submit');
+  },
+
+  async onWithdraw() {
+    if (this.data.acting) return;
+    const { confirm } = await callWx('showModal', {
+      title: '撤回申请',
+      content: '撤回后本办件将终止办理，如需办理请重新申请。确定撤回吗？',
+      confirmText: '撤回',
+      confirmColor: '#c62828',
+      cancelText: '取消',
+    });
+    if (!confirm) return;
+    this.setData({ acting: 'withdraw' });
+    try {
+      const item = await withdrawCase(this.data.caseNumber);
+      if (item && item.case_number) this.setData({ detail: presentCase(item) });
+      else await this.load();
+      wx.showToast({ title: '已撤回', icon: 'success' });
+    } catch (err) {
+      showError(err);
+      if (err.status === 409) await this.load();
+    } finally {
+      this.setData({ acting: '' });
+    }
+  },
+
+  async runAction(action) {
+    if (this.data.acting) return;
+    this.setData({ acting: action, incomplete: [] });
+    try {
+      const item = await runClaimAction(this, action, this.data.caseNumber);
+      if (!item) return; // sent to identity verification first
+      this.setData({ detail: presentCase(item) });
+      wx.showToast({ title: action === 'submit' ? '申请已提交' : '已确认申请内容', icon: 'success' });
+    } catch (err) {
+      await this.onActionFailed(err);
+    } finally {
+      this.setData({ acting: '' });
+    }
+  },
+
+  async onActionFailed(err) {
+    if (hasErrorCode(err, 'CASE_INCOMPLETE')) {
+      let businessType = null;
+      try {
+        const types = await getBusinessTypes();
+        businessType = types.find((type) => type.code === this.data.detail.businessTypeCode) || null;
+      } catch (typesError) {
+        // The lines then name sections and materials by their codes.
+      }
+      this.setData({ incomplete: presentIncomplete(err.details, businessType) });
+      return;
+    }
+    showError(err);
+    if (err.status === 409) await this.load();
   },
 });

@@ -43,6 +43,54 @@ function fakeServer(handler) {
   return requests;
 }
 
+// wx.uploadFile: `handler(upload)` returns {status, data} (data a string, as
+// WeChat hands it over; objects are serialised) or NETWORK_FAILURE.
+function fakeUploads(handler) {
+  const uploads = [];
+  jest.spyOn(wx, 'uploadFile').mockImplementation((options) => {
+    const upload = {
+      url: options.url,
+      path: options.url.slice(API_BASE.length),
+      filePath: options.filePath,
+      name: options.name,
+      formData: options.formData,
+      header: options.header || {},
+    };
+    uploads.push(upload);
+    const progressListeners = [];
+    Promise.resolve(handler(upload)).then((answer) => {
+      if (answer === NETWORK_FAILURE) {
+        options.fail({ errMsg: 'uploadFile:fail timeout' });
+        return;
+      }
+      const { status = 201, data = '' } = answer || {};
+      progressListeners.forEach((listener) => listener({ progress: 100 }));
+      options.success({ statusCode: status, data: typeof data === 'string' ? data : JSON.stringify(data), errMsg: 'uploadFile:ok' });
+    });
+    return { onProgressUpdate: (listener) => progressListeners.push(listener), abort() {} };
+  });
+  return uploads;
+}
+
+// wx.downloadFile: `handler(download)` returns {status, tempFilePath} or NETWORK_FAILURE.
+function fakeDownloads(handler = (download) => ({ tempFilePath: `wxfile://tmp/${download.url.split('/').slice(-2).join('-')}` })) {
+  const downloads = [];
+  jest.spyOn(wx, 'downloadFile').mockImplementation((options) => {
+    const download = { url: options.url, header: options.header || {} };
+    downloads.push(download);
+    Promise.resolve(handler(download)).then((answer) => {
+      if (answer === NETWORK_FAILURE) {
+        options.fail({ errMsg: 'downloadFile:fail timeout' });
+        return;
+      }
+      const { status = 200, tempFilePath = '' } = answer || {};
+      options.success({ statusCode: status, tempFilePath, errMsg: 'downloadFile:ok' });
+    });
+    return { abort() {} };
+  });
+  return downloads;
+}
+
 function errorBody(code, message, details = {}) {
   return { code, message, details };
 }
@@ -79,6 +127,8 @@ module.exports = {
   useMemoryStorage,
   loggedIn,
   fakeServer,
+  fakeUploads,
+  fakeDownloads,
   errorBody,
   tokenPair,
   deferred,

@@ -1,0 +1,216 @@
+"""Admin pages of the parallel review and the helpdesk's case desk.
+
+Routes sit on the admin blueprint (imported at the end of app/web/admin.py); every
+view authorises with ``staff_required`` and calls one function of app.review.
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import flash, g, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+
+from app import audit
+from app.audit import ActorType, Channel
+from app.cases.workflow import CaseStatus
+from app.checks import service as checks
+from app.errors import DomainError, NotFound
+from app.notifications import service as notifications
+from app.review import desk, service
+from app.review.models import Department, TaskStatus
+from app.staff.models import StaffRole
+from app.web.admin import _describe, bp, staff_required
+
+REVIEWERS = (StaffRole.REGISTRATION_REVIEWER, StaffRole.HOUSING_REVIEWER,
+             StaffRole.TAX_REVIEWER)
+CASE_READERS = (*REVIEWERS, StaffRole.HELPDESK, StaffRole.SUPERVISOR)
+DESK_ROLES = (StaffRole.HELPDESK, StaffRole.SUPERVISOR)
+STATUS_FILTERS = [("active", "待办（未认领与审核中）"), ("open", "未认领"), ("mine", "我认领的"),
+                  ("done", "已处理")]
+
+
+class CsrfForm(FlaskForm):
+    """Only the CSRF token; the fields are read from request.form."""
+
+
+def _act(action: Any, success: str) -> None:
+    try:
+        action()
+    except DomainError as error:
+        flash(_describe(error), "error")
+    else:
+        flash(success, "success")
+
+
+@bp.get("/review")
+@staff_required(*REVIEWERS)
+def review_queue() -> ResponseReturnValue:
+    status = request.args.get("status", "active")
+    if status not in dict(STATUS_FILTERS):
+        status = "active"
+    business_type = request.args.get("business_type") or None
+    department = request.args.get("department") or None
+    overdue = request.args.get("overdue") == "1"
+    rows = service.queue(g.staff, status=status, business_type=business_type,
+                         overdue_only=overdue, department=department)
+    from app.cases.service import list_business_types
+
+    return render_template(
+        "admin/review_queue.html", rows=rows, status=status, status_filters=STATUS_FILTERS,
+        business_types=list_business_types(), business_type=business_type, overdue=overdue,
+        departments=service.departments_of(g.staff), department=department,
+    )
+
+
+@bp.get("/review/tasks/<int:task_id>")
+@staff_required(*REVIEWERS)
+def review_task(task_id: int) -> ResponseReturnValue:
+    task = service.get_task(task_id, g.staff)
+    view = desk.staff_case_view(desk.find_case_by_id(task.case_id))
+    scope = service.scope(view["case"], task.department)
+    return render_template("admin/review_task.html", task=task, view=view, scope=scope,
+                           form=CsrfForm(), TaskStatus=TaskStatus, CaseStatus=CaseStatus)
+
+
+def _back(task_id: int) -> ResponseReturnValue:
+    return redirect(url_for("admin.review_task", task_id=task_id))
+
+
+@bp.post("/review/tasks/<int:task_id>/claim")
+@staff_required(*REVIEWERS)
+def review_claim(task_id: int) -> ResponseReturnValue:
+    if CsrfForm().validate_on_submit():
+        _act(lambda: service.claim(task_id, g.staff), "已认领，请开始审核")
+    return _back(task_id)
+
+
+@bp.post("/review/tasks/<int:task_id>/release")
+@staff_required(*REVIEWERS)
+def review_release(task_id: int) -> ResponseReturnValue:
+    if CsrfForm().validate_on_submit():
+        _act(lambda: service.release(task_id, g.staff), "已释放该任务")
+    return _back(task_id)
+
+
+@bp.post("/review/tasks/<int:task_id>/approve")
+@staff_required(*REVIEWERS)
+def review_approve(task_id: int) -> ResponseReturnValue:
+    if CsrfForm().validate_on_submit():
+        note = (request.form.get("note") or "").strip() or None
+        _act(lambda: service.approve(task_id, g.staff, note), "审核通过")
+    return _back(task_id)
+
+
+def _return_items() -> list[dict[str, Any]]:
+    items = []
+    for value in request.form.getlist("item"):
+        kind, _, rest = value.partition(":")
+        code, _, role = rest.partition(":")
+        items.append({"kind": kind, "code": code, "role": role or None,
+                      "reason": request.form.get(f"reason-{value}", "")})
+    return items
+
+
+@bp.post("/review/tasks/<int:task_id>/return")
+@staff_required(*REVIEWERS)
+def review_return(task_id: int) -> ResponseReturnValue:
+    if CsrfForm().validate_on_submit():
+        note = (request.form.get("note") or "").strip() or None
+        _act(lambda: service.return_case(task_id, g.staff, _return_items(), note),
+             "已退回补正，并已通知申请人")
+    return _back(task_id)
+
+
+@bp.post("/review/tasks/<int:task_id>/note")
+@staff_required(*REVIEWERS)
+def review_note(task_id: int) -> ResponseReturnValue:
+    task = service.get_task(task_id, g.staff)
+    if CsrfForm().validate_on_submit():
+        case = desk.find_case_by_id(task.case_id)
+        _act(lambda: service.add_note(case.case_number, g.staff, task.department,
+                                      request.form.get("text", "")), "已添加备注")
+    return _back(task_id)
+
+
+@bp.post("/review/tasks/<int:task_id>/register")
+@staff_required(StaffRole.REGISTRATION_REVIEWER)
+def review_register(task_id: int) -> ResponseReturnValue:
+    task = service.get_task(task_id, g.staff)
+    if CsrfForm().validate_on_submit():
+        case = desk.find_case_by_id(task.case_id)
+        _act(lambda: desk.register_case(case.case_number, g.staff), "登簿完成，已写入登记簿")
+    return _back(task_id)
+
+
+@bp.get("/cases/<case_number>/materials/<int:material_id>/<kind>")
+@staff_required(*CASE_READERS)
+def staff_material_file(case_number: str, material_id: int, kind: str) -> ResponseReturnValue:
+    from app.db import db
+    from app.materials import service as materials
+
+    case = desk.find_case(case_number)
+    material = materials.active_material(case, material_id)
+    if kind == "thumbnail":
+        stored = materials.stored_thumbnail(material)
+    elif kind == "file":
+        stored = materials.stored_file(material)
+        audit.record(actor_type=ActorType.STAFF, actor_id=g.staff.id, channel=Channel.ADMIN,
+                     action="material.viewed", entity_type="case", entity_id=case.case_number,
+                     after={"material_id": material.id})
+        db.session.commit()
+    else:
+        raise NotFound("未找到该材料")
+    return send_file(io.BytesIO(stored.data), mimetype=stored.content_type,
+                     download_name=stored.download_name, max_age=0)
+
+
+@bp.get("/cases/<case_number>/application.pdf")
+@staff_required(*CASE_READERS)
+def staff_application_pdf(case_number: str) -> ResponseReturnValue:
+    from app.cases.application import latest_application_form
+    from app.materials.service import storage
+
+    case = desk.find_case(case_number)
+    document = latest_application_form(case)
+    if document is None:
+        raise NotFound("该办件尚未生成申请表")
+    return send_file(io.BytesIO(storage().get(document.storage_key)),
+                     mimetype="application/pdf", download_name=f"{case.case_number}-申请表.pdf")
+
+
+# --- helpdesk ----------------------------------------------------------------------------
+
+@bp.get("/cases")
+@staff_required(*DESK_ROLES)
+def case_desk() -> ResponseReturnValue:
+    number = (request.args.get("case_number") or "").strip()
+    view = None
+    if number:
+        try:
+            view = desk.staff_case_view(desk.find_case(number))
+        except DomainError as error:
+            flash(_describe(error), "error")
+    return render_template(
+        "admin/case_desk.html", number=number, view=view, form=CsrfForm(),
+        waiting=checks.waiting_checks(), failed=notifications.failed_messages(),
+        check_labels=checks.KIND_LABELS, Department=Department,
+    )
+
+
+@bp.post("/cases/<case_number>/counter-payment")
+@staff_required(*DESK_ROLES)
+def case_counter_payment(case_number: str) -> ResponseReturnValue:
+    if CsrfForm().validate_on_submit():
+        try:
+            amount_fen = int(Decimal(request.form.get("amount", "")) * 100)
+        except (InvalidOperation, ValueError):
+            flash("请填写正确的金额（元，最多两位小数）", "error")
+        else:
+            _act(lambda: desk.record_counter_payment(
+                case_number, g.staff, request.form.get("reference", ""), amount_fen),
+                "已登记窗口缴费")
+    return redirect(url_for("admin.case_desk", case_number=case_number))
