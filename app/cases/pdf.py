@@ -208,7 +208,7 @@ class _FormPdf(FPDF):
 
     def table_of(self, widths: Sequence[float], rows: Sequence[Sequence[str]],
                  headings: Sequence[str] | None = None, label_column: bool = False) -> None:
-        texts = [[self.printable(text) or _EMPTY for text in row] for row in rows]
+        texts = [[self.printable(str(text)) or _EMPTY for text in row] for row in rows]
         with self.table(
             width=sum(widths), col_widths=tuple(widths), align="LEFT", text_align="LEFT",
             wrapmode=WrapMode.CHAR, line_height=_LINE_HEIGHT, padding=_PADDING,

@@ -269,7 +269,7 @@ def _mine_or_open(staff: StaffIdentity) -> Any:
 
 def _lock_case(case_id: int) -> Case:
     """Serialise the decisions of one case (row lock on PostgreSQL; SQLite has one writer)."""
-    case = db.session.scalar(select(Case).where(Case.id == case_id).with_for_update()
+    case = db.session.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case)
                              .execution_options(populate_existing=True))
     assert case is not None
     return case

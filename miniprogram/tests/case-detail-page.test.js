@@ -1,4 +1,4 @@
-const { loadPage, renderPage, textOf } = require('./helpers/page');
+const { loadPage, renderPage, textOf, wordsOf: words } = require('./helpers/page');
 const { loggedIn, fakeServer, errorBody, settle } = require('./helpers/fake-wx');
 
 const DETAIL = {
@@ -72,4 +72,197 @@ test('someone else’s case shows the server’s not-found message in the page',
 
   expect(textOf(page)).toContain('办件不存在或无权查看');
   expect(page.querySelector('.detail__number')).toBeUndefined();
+});
+
+describe('the combined application (一窗受理)', () => {
+  const { caseDetail, TRANSFER, CASE_NUMBER } = require('./helpers/cases');
+  const { fakeDownloads } = require('./helpers/fake-wx');
+  const BASE = `/cases/${CASE_NUMBER}`;
+
+  const REVIEWED = caseDetail({
+    status: 'returned',
+    status_label: '已退回',
+    applicants: [
+      { id: 1, role: 'seller', role_label: '出卖人', kind: 'natural', name_masked: '张*', share: null, confirmed: true, is_me: true },
+      { id: 2, role: 'buyer', role_label: '买受人', kind: 'natural', name_masked: '李**', share: null, confirmed: false, is_me: false },
+    ],
+    timeline: [
+      { status: 'submitted', status_label: '已提交', step_label: '申请', department: null, department_label: null, actor_role_label: '申请人', at: '2026-11-22T17:10:00Z' },
+      { status: 'returned', status_label: '已退回', step_label: '审核', department: 'tax', department_label: '税务局', actor_role_label: '审核人员', at: '2026-11-23T02:05:00Z' },
+    ],
+    allowed_actions: ['edit', 'submit', 'withdraw'],
+    returned_items: [
+      { kind: 'section', code: 'transaction', name: '交易信息', role: null, role_label: null, reason: '成交价格与合同不一致', department_label: '税务局' },
+      { kind: 'material', code: 'identity_document', name: '身份证明', role: 'buyer', role_label: '买受人', reason: '照片模糊', department_label: '不动产登记中心' },
+    ],
+    checks: [
+      { kind: 'register', label: '登记簿核查', status: 'passed', status_label: '通过', message: '' },
+      { kind: 'seizure', label: '查封信息', status: 'failed', status_label: '未通过', message: '该不动产存在查封登记' },
+    ],
+    review: [
+      { department: 'registration', department_label: '不动产登记中心', status: 'approved', status_label: '已通过' },
+      { department: 'tax', department_label: '税务局', status: 'returned', status_label: '退回补正' },
+    ],
+    due_at: '2026-11-30T09:00:00Z',
+    clock_label: '已暂停计时（退回补正中）',
+    confirmation_needed: true,
+    application_pdf_url: `/api${BASE}/application.pdf`,
+  });
+
+  async function tap(page, selector, index = 0) {
+    page.querySelectorAll(selector)[index].dispatchEvent('tap');
+    await settle();
+  }
+
+  beforeEach(() => {
+    jest.spyOn(wx, 'navigateTo').mockImplementation(() => {});
+    jest.spyOn(wx, 'showModal').mockImplementation((o) => o.success({ confirm: true }));
+    jest.spyOn(wx, 'showLoading').mockImplementation(() => {});
+    jest.spyOn(wx, 'hideLoading').mockImplementation(() => {});
+  });
+
+  test('timeline with step, department and actor; review, checks, returned items, due date and clock', async () => {
+    loggedIn();
+    fakeServer(() => ({ data: REVIEWED }));
+
+    const page = await openDetail(CASE_NUMBER);
+
+    expect(textOf(page.querySelector('.detail__confirmation'))).toBe('您需要确认本办件的申请内容');
+    expect(page.querySelectorAll('.timeline__meta').map(textOf)).toEqual(['申请 · 申请人', '审核 · 税务局 · 审核人员']);
+    expect(page.querySelectorAll('.review__item').map(textOf)).toEqual(['不动产登记中心已通过', '税务局退回补正']);
+    expect(page.querySelectorAll('.check').map(words)).toEqual(['登记簿核查 通过', '查封信息 未通过 该不动产存在查封登记']);
+    expect(page.querySelectorAll('.returned__item').map(words)).toEqual([
+      '交易信息 税务局：成交价格与合同不一致 去修改',
+      '身份证明（买受人） 不动产登记中心：照片模糊 重新上传',
+    ]);
+    expect(textOf(page.querySelector('.detail__due'))).toBe('2026-11-30 17:00');
+    expect(textOf(page.querySelector('.detail__clock'))).toBe('已暂停计时（退回补正中）');
+    expect(page.querySelectorAll('.applicant').map(words)).toEqual(['出卖人 张* 本人 已确认', '买受人 李**']);
+  });
+
+  test('the buttons follow allowed_actions', async () => {
+    loggedIn();
+    fakeServer(() => ({ data: REVIEWED }));
+
+    const page = await openDetail(CASE_NUMBER);
+
+    expect(Array.from(page.querySelector('.actions').dom.children).map((button) => button.textContent.trim())).toEqual(['修改申请', '申请材料', '提交申请', '撤回申请']);
+  });
+
+  test('a case under review offers no actions and no fixes', async () => {
+    loggedIn();
+    fakeServer(() => ({ data: DETAIL }));
+
+    const page = await openDetail(CASE_NUMBER);
+
+    expect(page.querySelector('.actions')).toBeUndefined();
+    expect(page.querySelector('.detail__confirmation')).toBeUndefined();
+    expect(page.querySelector('.detail__pdf')).toBeUndefined();
+  });
+
+  test('fixing a returned item opens its wizard step or the materials', async () => {
+    loggedIn();
+    fakeServer(() => ({ data: REVIEWED }));
+    const page = await openDetail(CASE_NUMBER);
+
+    await tap(page, '.returned__fix', 0);
+    await tap(page, '.returned__fix', 1);
+    await tap(page, '.actions__edit');
+
+    expect(wx.navigateTo.mock.calls.map(([options]) => options.url)).toEqual([
+      `/pages/case-form/index?case_number=${CASE_NUMBER}&step=transaction`,
+      `/pages/case-materials/index?case_number=${CASE_NUMBER}`,
+      `/pages/case-form/index?case_number=${CASE_NUMBER}`,
+    ]);
+  });
+
+  test('confirm without a claim leads to identity verification', async () => {
+    loggedIn();
+    const requests = fakeServer((req) => {
+      if (req.path === `${BASE}/confirm`) return { status: 403, data: errorBody('IDENTITY_CLAIM_REQUIRED', '请先完成人脸核验') };
+      if (req.path === '/kyc/status') return { data: { identity_verified: true, consent_version: 'v1', provider: 'wechat' } };
+      return { data: caseDetail({ allowed_actions: ['confirm'], confirmation_needed: true }) };
+    });
+    const page = await openDetail(CASE_NUMBER);
+
+    await tap(page, '.actions__confirm');
+
+    expect(requests.find((r) => r.path === `${BASE}/confirm`).header).not.toHaveProperty('X-Identity-Claim');
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/kyc-wechat/index' });
+  });
+
+  test('submit lists what is missing, named from the business type', async () => {
+    loggedIn();
+    wx.setStorageSync('kyc.claim', { token: 'claim-1', expiresAt: Date.now() + 60000 });
+    fakeServer((req) => {
+      if (req.path === `${BASE}/submit`) {
+        return {
+          status: 422,
+          data: errorBody('CASE_INCOMPLETE', '申请尚不完整', {
+            missing_sections: ['tax_declaration'],
+            missing_materials: [{ item: 'identity_document', role: 'buyer' }],
+            unconfirmed: [],
+            roles: [],
+          }),
+        };
+      }
+      if (req.path === '/business-types') return { data: [TRANSFER] };
+      return { data: caseDetail() };
+    });
+    const page = await openDetail(CASE_NUMBER);
+
+    await tap(page, '.actions__submit');
+
+    expect(page.querySelectorAll('.incomplete__item').map(words)).toEqual([
+      '“计税申报”尚未填写完整 去填写',
+      '缺少材料：身份证明（买受人） 去上传',
+    ]);
+    await tap(page, '.incomplete__link', 0);
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: `/pages/case-form/index?case_number=${CASE_NUMBER}&step=tax_declaration` });
+  });
+
+  test('a confirmed withdrawal updates the case', async () => {
+    loggedIn();
+    const requests = fakeServer((req) =>
+      req.path === `${BASE}/withdraw`
+        ? { data: caseDetail({ status: 'withdrawn', status_label: '已撤回', allowed_actions: [] }) }
+        : { data: caseDetail() },
+    );
+    const page = await openDetail(CASE_NUMBER);
+
+    await tap(page, '.actions__withdraw');
+
+    expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({ title: '撤回申请' }));
+    expect(requests.filter((r) => r.method === 'POST').map((r) => r.path)).toEqual([`${BASE}/withdraw`]);
+    expect(textOf(page)).toContain('已撤回');
+    expect(page.querySelector('.actions')).toBeUndefined();
+  });
+
+  test('the application PDF is downloaded with the token and opened', async () => {
+    loggedIn('access-7');
+    fakeServer(() => ({ data: REVIEWED }));
+    const downloads = fakeDownloads(() => ({ tempFilePath: 'wxfile://tmp/application.pdf' }));
+    jest.spyOn(wx, 'openDocument').mockImplementation((o) => o.success({}));
+    const page = await openDetail(CASE_NUMBER);
+
+    await tap(page, '.detail__pdf');
+
+    expect(downloads).toEqual([
+      { url: `http://127.0.0.1:8000/api${BASE}/application.pdf`, header: { Authorization: 'Bearer access-7' } },
+    ]);
+    expect(wx.openDocument).toHaveBeenCalledWith(expect.objectContaining({ filePath: 'wxfile://tmp/application.pdf', fileType: 'pdf' }));
+  });
+
+  test('coming back to the page reloads the case', async () => {
+    loggedIn();
+    const requests = fakeServer(() => ({ data: REVIEWED }));
+    const page = await openDetail(CASE_NUMBER);
+
+    page.instance.onShow();
+    await settle();
+    page.instance.onShow();
+    await settle();
+
+    expect(requests.filter((r) => r.path === BASE)).toHaveLength(2);
+  });
 });

@@ -1,4 +1,4 @@
-const { loadPage, renderPage, textOf } = require('./helpers/page');
+const { loadPage, renderPage, textOf, wordsOf: words } = require('./helpers/page');
 const { loggedIn, fakeServer, errorBody, settle } = require('./helpers/fake-wx');
 const { CASE_NUMBER, TRANSFER, OTHER_TYPE, formView, caseDetail } = require('./helpers/cases');
 
@@ -54,14 +54,6 @@ async function openForm(query = {}) {
 function text(page, selector) {
   const node = page.querySelector(selector);
   return node ? textOf(node) : '';
-}
-
-// The texts of a node's <text> elements, one space apart.
-function words(node) {
-  return Array.from(node.dom.querySelectorAll('wx-text'))
-    .map((element) => element.textContent.trim())
-    .filter(Boolean)
-    .join(' ');
 }
 
 function control(page, name, selector = '.field__input') {

@@ -1,4 +1,4 @@
-const { loadPage, renderPage, textOf } = require('./helpers/page');
+const { loadPage, renderPage, textOf, textIn, wordsOf: words } = require('./helpers/page');
 const { loggedIn, fakeServer, fakeUploads, fakeDownloads, errorBody, settle, NETWORK_FAILURE } = require('./helpers/fake-wx');
 const { CASE_NUMBER, caseDetail } = require('./helpers/cases');
 
@@ -75,19 +75,6 @@ async function openMaterials() {
 
 function entries(page) {
   return page.querySelectorAll('.entry');
-}
-
-// A page's classes are prefixed with its tag name ("page--") in the rendered DOM.
-function textIn(node, className) {
-  const element = node.dom.querySelector(`.page--${className}`);
-  return element ? element.textContent.replace(/\s+/g, ' ').trim() : null;
-}
-
-function words(element) {
-  return Array.from(element.querySelectorAll('wx-text'))
-    .map((element) => element.textContent.trim())
-    .filter(Boolean)
-    .join(' ');
 }
 
 async function tapIn(page, entryIndex, selector) {

@@ -170,3 +170,15 @@ test('without a session the page sends the citizen to log in and asks the server
   expect(wx.reLaunch).toHaveBeenCalledWith({ url: '/pages/login/index' });
   expect(requests).toHaveLength(0);
 });
+
+test('新建申请 opens the new application page', async () => {
+  loggedIn();
+  fakeServer(() => pageOfCases([]));
+  const page = await showPage();
+
+  expect(textOf(page.querySelector('.cases__new'))).toBe('新建申请');
+  page.querySelector('.cases__new').dispatchEvent('tap');
+  await settle();
+
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/case-new/index' });
+});

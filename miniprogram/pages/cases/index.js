@@ -67,6 +67,10 @@ Page({
     }
   },
 
+  onCreate() {
+    wx.navigateTo({ url: '/pages/case-new/index' });
+  },
+
   onCaseSelect(event) {
     const { caseNumber } = event.detail;
     wx.navigateTo({ url: `/pages/case-detail/index?case_number=${encodeURIComponent(caseNumber)}` });

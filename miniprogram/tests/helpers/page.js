@@ -49,4 +49,21 @@ function textOf(node) {
   return (node.dom || node).textContent.replace(/\s+/g, ' ').trim();
 }
 
-module.exports = { ROOT, loadPage, loadComponent, renderPage, textOf };
+// The texts of a node's <text> elements, one space apart: what textOf runs
+// together ("出卖人张*") stays readable ("出卖人 张*").
+function wordsOf(node) {
+  return Array.from((node.dom || node).querySelectorAll('wx-text'))
+    .map((element) => element.textContent.replace(/\s+/g, ' ').trim())
+    .filter(Boolean)
+    .join(' ');
+}
+
+// The text of the first element with `className` inside `node` (a node of a
+// page, where querySelector only looks from the page itself), or null. The
+// rendered DOM prefixes a page's classes with its tag name, "page--".
+function textIn(node, className) {
+  const element = node.dom.querySelector(`.page--${className}`);
+  return element ? element.textContent.replace(/\s+/g, ' ').trim() : null;
+}
+
+module.exports = { ROOT, loadPage, loadComponent, renderPage, textOf, wordsOf, textIn };
