@@ -27,6 +27,8 @@ class UploadFormSchema(Schema):
                          metadata={"description": "申请人角色", "example": "buyer"})
     replaces = fields.Integer(load_default=None,
                               metadata={"description": "替换的原材料 id（可选）"})
+    filename = fields.String(load_default=None, validate=validate.Length(max=200), metadata={
+        "description": "原始文件名（可选；小程序上传时文件名是临时名，可在此给出）"})
 
 
 class UploadFileSchema(Schema):
@@ -107,7 +109,7 @@ def upload_material(form: dict[str, Any], files: dict[str, Any], case_number: st
     upload = files["file"]
     return service.upload(
         identity.account, case_number, item=form["item"], role=form["role"],
-        filename=upload.filename, stream=upload.stream, channel=identity.channel,
+        filename=form.get("filename") or upload.filename, stream=upload.stream, channel=identity.channel,
         replaces=form.get("replaces"),
     )
 

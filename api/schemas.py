@@ -164,6 +164,8 @@ class CaseDetailSchema(CaseSchema):
     review = fields.List(fields.Nested(ReviewStateSchema))
     due_at = UtcDateTime(allow_none=True)
     clock_label = fields.String(allow_none=True)
+    materials_editable = fields.Boolean(metadata={
+        "description": "可以上传或替换材料（草稿，或退回补正且退回项含材料）"})
     confirmation_needed = fields.Boolean()
     application_pdf_url = fields.String(allow_none=True)
 

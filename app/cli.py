@@ -9,9 +9,11 @@ from flask import Flask
 def register_cli(app: Flask) -> None:
     from app.jobs import register_jobs_cli
     from app.staff.cli import register_staff_cli
+    from app.workdays.cli import register_cli as register_calendar_cli
 
     register_staff_cli(app)
     register_jobs_cli(app)
+    register_calendar_cli(app)
 
     @app.cli.command("load-reference-data")
     def load_reference_data() -> None:
@@ -29,3 +31,31 @@ def register_cli(app: Flask) -> None:
         from app.timeutil import local_date
 
         click.echo(f"slots created: {generate(local_date(), days)}")
+
+    @app.cli.command("dev-identity-claim")
+    @click.argument("account_id", type=int)
+    def dev_identity_claim(account_id: int) -> None:
+        """Development only: print an identity claim for an already verified account.
+
+        Stands in for the face verification when trying the API from the docs page
+        (the camera steps need the mini-program). Refused outside development.
+        """
+        from flask import current_app
+
+        from app import audit
+        from app.accounts.models import Account
+        from app.audit import ActorType, Channel
+        from app.db import db
+        from app.identity import claims
+
+        if current_app.config.get("APP_ENV") != "development":
+            raise click.ClickException("dev-identity-claim is for development only")
+        account = db.session.get(Account, account_id)
+        if account is None or account.person_id is None:
+            raise click.ClickException("no such account, or its identity is not verified yet")
+        claim = claims.issue(account.id, account.person_id, "dev-cli")
+        audit.record(actor_type=ActorType.SYSTEM, actor_id="dev-cli", channel=Channel.CLI,
+                     action="identity.dev_claim_issued", entity_type="account",
+                     entity_id=account.id)
+        db.session.commit()
+        click.echo(claim.token)

@@ -11,7 +11,7 @@ from app.cases.service import load_business_types
 def load_reference_data(today: date, slot_days: int = 14) -> dict[str, int]:
     """Insert what is missing; edits made since (by supervisors) are kept."""
     return {
-        "business_types": load_business_types(overwrite=True),
+        "business_types": load_business_types(),
         "halls": len(load_halls()),
         "slots": generate_slots(today, slot_days),
     }

@@ -543,6 +543,8 @@ def citizen_detail(case: Case, account: Account) -> dict[str, Any]:
         "review": citizen_review(case),
         "due_at": due_at,
         "clock_label": clock_label,
+        "materials_editable": case.status_enum == CaseStatus.DRAFT or any(
+            i["kind"] == "material" for i in returned_items(case)),
         "confirmation_needed": case.status_enum in EDITABLE and any(
             a.confirmed_at is None for a in mine),
         "application_pdf_url": url_for("cases.application_pdf", case_number=case.case_number)

@@ -51,6 +51,10 @@ def _choices(*values: str) -> tuple[tuple[str, str], ...]:
     return tuple((v, v) for v in values)
 
 
+# A yes/no question is a choice, not a switch: an untouched switch would answer "no".
+YES_NO = (("yes", "是"), ("no", "否"))
+
+
 @dataclass(frozen=True)
 class SectionDef:
     code: str
@@ -113,9 +117,10 @@ SECTIONS: dict[str, SectionDef] = {s.code: s for s in [
                  choices=_choices("一次性付款", "商业贷款", "公积金贷款", "组合贷款")),
     )),
     SectionDef("tax_declaration", "计税申报", (
-        FieldDef("buyer_first_home", "买受人家庭是否首套住房", "boolean",
+        FieldDef("buyer_first_home", "买受人家庭是否首套住房", "choice", choices=YES_NO,
                  help="影响契税税率，由税务部门核定"),
-        FieldDef("seller_only_home_over_5_years", "出卖人家庭唯一住房且满五年", "boolean"),
+        FieldDef("seller_only_home_over_5_years", "出卖人家庭唯一住房且满五年", "choice",
+                 choices=YES_NO),
     )),
     SectionDef("maintenance_fund", "专项维修资金", (
         FieldDef("building_kind", "房屋类型", "choice",

@@ -116,12 +116,15 @@ def add_applicant(case: Case, person: Person, role: str, share: str | None = Non
 
 
 def _visible_to(account: Account) -> Any:
-    """Cases an account may see: its own drafts, and every case of its verified Person."""
+    """Cases an account may see: its own drafts, and every case of its verified Person
+    (as an applicant, or as the representative who acts for a legal person)."""
     if account.person_id is None:
         return Case.created_by_account_id == account.id
     same_person_accounts = select(Account.id).where(Account.person_id == account.person_id)
     is_applicant = exists().where(
-        CaseApplicant.case_id == Case.id, CaseApplicant.person_id == account.person_id
+        CaseApplicant.case_id == Case.id,
+        or_(CaseApplicant.person_id == account.person_id,
+            CaseApplicant.representative_id == account.person_id),
     )
     return or_(
         Case.created_by_account_id == account.id,

@@ -105,6 +105,20 @@ def _holder_shares(case: Case, role: str) -> list[Any]:
             for a in case.applicants if a.role == role]
 
 
+def _still_owned_by_disposers(case: Case) -> None:
+    """The register may have changed since the automatic check: look again at 登簿."""
+    from app.register.service import current_entry
+
+    disposer = application.DISPOSER_ROLES.get(case.business_type_code)
+    if disposer is None or case.unit is None:
+        return
+    entry = current_entry(case.unit.id)
+    owners = {o.person_id for o in entry.owners} if entry else set()
+    if owners != {a.person_id for a in case.applicants if a.role == disposer}:
+        raise CaseStateConflict("登记簿记载的权利人已发生变化，不能登簿，请退回核实",
+                                status=case.status)
+
+
 def register_case(case_number: str, staff: StaffIdentity) -> str:
     """登簿 by a registration reviewer, from the approved application."""
     from app.register import service as register
@@ -117,6 +131,7 @@ def register_case(case_number: str, staff: StaffIdentity) -> str:
     if not can_move(case.status_enum, CaseStatus.REGISTERED, case.business_type.rules):
         raise CaseStateConflict("办件当前状态不能登簿（先缴费后登簿的业务须先缴费）",
                                 status=case.status)
+    _still_owned_by_disposers(case)
     code = case.business_type_code
     unit_form = case.form_data.get("unit") or {}
     if code == "mortgage_first":

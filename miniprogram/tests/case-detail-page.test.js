@@ -89,6 +89,7 @@ describe('the combined application (一窗受理)', () => {
     timeline: [
       { status: 'submitted', status_label: '已提交', step_label: '申请', department: null, department_label: null, actor_role_label: '申请人', at: '2026-11-22T17:10:00Z' },
       { status: 'returned', status_label: '已退回', step_label: '审核', department: 'tax', department_label: '税务局', actor_role_label: '审核人员', at: '2026-11-23T02:05:00Z' },
+      { status: 'returned', status_label: '已退回', step_label: '税务局退回补正', department: 'tax', department_label: '税务局', actor_role_label: '税务局审核员', at: '2026-11-23T02:06:00Z' },
     ],
     allowed_actions: ['edit', 'submit', 'withdraw'],
     returned_items: [
@@ -128,7 +129,7 @@ describe('the combined application (一窗受理)', () => {
     const page = await openDetail(CASE_NUMBER);
 
     expect(textOf(page.querySelector('.detail__confirmation'))).toBe('您需要确认本办件的申请内容');
-    expect(page.querySelectorAll('.timeline__meta').map(textOf)).toEqual(['申请 · 申请人', '审核 · 税务局 · 审核人员']);
+    expect(page.querySelectorAll('.timeline__meta').map(textOf)).toEqual(['申请 · 申请人', '审核 · 税务局 · 审核人员', '税务局退回补正 · 税务局审核员']);
     expect(page.querySelectorAll('.review__item').map(textOf)).toEqual(['不动产登记中心已通过', '税务局退回补正']);
     expect(page.querySelectorAll('.check').map(words)).toEqual(['登记簿核查 通过', '查封信息 未通过 该不动产存在查封登记']);
     expect(page.querySelectorAll('.returned__item').map(words)).toEqual([
@@ -146,10 +147,10 @@ describe('the combined application (一窗受理)', () => {
 
     const page = await openDetail(CASE_NUMBER);
 
-    expect(Array.from(page.querySelector('.actions').dom.children).map((button) => button.textContent.trim())).toEqual(['修改申请', '申请材料', '提交申请', '撤回申请']);
+    expect(Array.from(page.querySelector('.actions').dom.children).map((button) => button.textContent.trim())).toEqual(['修改申请', '提交申请', '撤回申请']);
   });
 
-  test('a case under review offers no actions and no fixes', async () => {
+  test('a case under review offers no actions, only its materials to read', async () => {
     loggedIn();
     fakeServer(() => ({ data: DETAIL }));
 
@@ -158,6 +159,30 @@ describe('the combined application (一窗受理)', () => {
     expect(page.querySelector('.actions')).toBeUndefined();
     expect(page.querySelector('.detail__confirmation')).toBeUndefined();
     expect(page.querySelector('.detail__pdf')).toBeUndefined();
+    await tap(page, '.detail__materials');
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: `/pages/case-materials/index?case_number=${CASE_NUMBER}` });
+  });
+
+  test('a case returned for materials only: no edit, but the materials can be fixed', async () => {
+    loggedIn();
+    fakeServer(() => ({
+      data: caseDetail({
+        status: 'returned',
+        allowed_actions: ['confirm', 'submit', 'withdraw'],
+        returned_items: [
+          { kind: 'section', code: 'unit', name: '不动产单元', role: null, role_label: null, reason: '面积有误', department_label: '不动产登记中心' },
+          { kind: 'material', code: 'sale_contract', role: 'buyer', role_label: null, reason: '合同缺页', department_label: '登记簿核查' },
+        ],
+      }),
+    }));
+
+    const page = await openDetail(CASE_NUMBER);
+
+    expect(page.querySelectorAll('.returned__item').map(words)).toEqual([
+      '不动产单元 不动产登记中心：面积有误',
+      'sale_contract 登记簿核查：合同缺页 重新上传',
+    ]);
+    expect(page.querySelector('.actions__edit')).toBeUndefined();
   });
 
   test('fixing a returned item opens its wizard step or the materials', async () => {

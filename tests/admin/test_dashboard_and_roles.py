@@ -10,10 +10,12 @@ from app.staff.models import StaffRole
 from tests.admin.factories import log_in, make_staff, text
 
 SECTIONS = {
-    StaffRole.REGISTRATION_REVIEWER: ["待审核办件（登记审核员）", "暂无待审核办件"],
-    StaffRole.HOUSING_REVIEWER: ["待审核办件（住建审核员）", "暂无待审核办件"],
-    StaffRole.TAX_REVIEWER: ["待审核办件（税务审核员）", "暂无待审核办件"],
-    StaffRole.HELPDESK: ["办件查询", "更正申请", "暂无更正申请"],
+    StaffRole.REGISTRATION_REVIEWER: ["待审核办件（登记审核员）", "待审核 0 件",
+                                      'href="/admin/review"'],
+    StaffRole.HOUSING_REVIEWER: ["待审核办件（住建审核员）", "待审核 0 件", 'href="/admin/review"'],
+    StaffRole.TAX_REVIEWER: ["待审核办件（税务审核员）", "待审核 0 件", 'href="/admin/review"'],
+    StaffRole.HELPDESK: ["办件查询", "等待共享平台响应的核查 0 项", 'href="/admin/cases"',
+                         "更正申请", "暂无更正申请"],
     StaffRole.SUPERVISOR: ["人员管理", 'href="/admin/staff"'],
     StaffRole.AUDITOR: ["审计日志", 'href="/admin/audit"'],
 }

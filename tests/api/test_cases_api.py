@@ -68,8 +68,13 @@ def test_a_seller_named_on_a_case_sees_it_once_verified(client):
     db.session.commit()
     detail = client.get(f"/api/cases/{number}", headers=bearer(seller))
     assert detail.status_code == 200
-    assert detail.get_json()["applicants"] == [
-        {"role": "seller", "role_label": "出卖人", "name_masked": "李*"}]
+    [applicant] = detail.get_json()["applicants"]
+    assert {k: applicant[k] for k in ("role", "role_label", "name_masked", "is_me",
+                                      "confirmed")} == {
+        "role": "seller", "role_label": "出卖人", "name_masked": "李*", "is_me": True,
+        "confirmed": False}
+    # The seller is asked to confirm the application in their own account.
+    assert detail.get_json()["confirmation_needed"] is True
 
 
 def test_withdrawing_twice_is_a_state_conflict_in_chinese(client):
@@ -118,7 +123,8 @@ def test_business_types_are_published_with_their_rules(client):
     codes = {t["code"]: t for t in response.get_json()}
     assert set(codes) == {"resale_transfer", "new_home_transfer", "mortgage_first",
                           "mortgage_discharge", "change", "correction"}
-    assert codes["resale_transfer"]["departments"] == ["registration", "housing", "tax"]
+    assert [d["code"] for d in codes["resale_transfer"]["departments"]] == [
+        "registration", "housing", "tax"]
     assert codes["mortgage_first"]["step_order"] == "register_then_pay"
     assert codes["mortgage_first"]["certificate_kind"] == "proof"
     assert codes["mortgage_discharge"]["certificate_kind"] is None
@@ -126,4 +132,4 @@ def test_business_types_are_published_with_their_rules(client):
 
 def test_a_draft_offers_submit_and_withdraw(client):
     body = create(client, wechat_login(client)).get_json()
-    assert body["allowed_actions"] == ["submit", "withdraw"]
+    assert body["allowed_actions"] == ["edit", "submit", "withdraw"]

@@ -111,7 +111,7 @@ RESALE_FORM = {
              "area_m2": "89.50", "use": "住宅", "land_term_end": "2077-06-30"},
     "transaction": {"contract_number": "ZH-2026-0001", "contract_date": "2026-11-01",
                     "price_fen": 215000000, "payment_method": "一次性付款"},
-    "tax_declaration": {"buyer_first_home": True, "seller_only_home_over_5_years": False},
+    "tax_declaration": {"buyer_first_home": "yes", "seller_only_home_over_5_years": "no"},
     "certificate_delivery": {"form": "electronic"},
 }
 

@@ -52,8 +52,9 @@ def test_a_citizen_verifies_their_face_and_gets_a_claim_that_submitting_requires
     assert refused.get_json()["code"] == "IDENTITY_CLAIM_REQUIRED"
     submitted = client.post(f"/api/cases/{number}/submit",
                             headers={**headers, "X-Identity-Claim": body["claim"]})
-    assert submitted.status_code == 200
-    assert submitted.get_json()["status"] == "submitted"
+    # The claim is accepted; the empty draft is then refused for what it lacks.
+    assert submitted.status_code == 422
+    assert submitted.get_json()["code"] == "CASE_INCOMPLETE"
 
 
 def test_a_claim_does_not_work_for_another_account(client, citizen, fixed_actions):

@@ -15,8 +15,12 @@ const { CASE_PAGES, caseUrl, runClaimAction, takePendingClaimAction } = require(
 
 const CHECK_TONES = { passed: 'success', failed: 'danger', waiting: 'warning', pending: 'muted' };
 
-function joinParts(parts) {
-  return parts.filter(Boolean).join(' · ');
+// Step, department and actor, without repeating a department the step
+// already names ("税务局退回补正 · 税务局审核员", not "… · 税务局 · …").
+function timelineMeta(entry) {
+  const step = entry.step_label || '';
+  const department = entry.department_label && !step.includes(entry.department_label) ? entry.department_label : '';
+  return [step, department, entry.actor_role_label].filter(Boolean).join(' · ');
 }
 
 function presentCase(item) {
@@ -51,7 +55,7 @@ function presentCase(item) {
       status: entry.status,
       statusLabel: entry.status_label,
       atText: formatDateTime(entry.at),
-      meta: joinParts([entry.step_label, entry.department_label, entry.actor_role_label]),
+      meta: timelineMeta(entry),
     })),
     review: (item.review || []).map((entry, index) => ({
       key: `${entry.department}-${index}`,
@@ -66,14 +70,21 @@ function presentCase(item) {
       statusLabel: check.status_label,
       message: check.message || '',
     })),
-    returnedItems: (item.returned_items || []).map((entry, index) => ({
-      key: `${entry.kind}-${entry.code}-${entry.role || ''}-${index}`,
-      target: entry.kind === 'material' ? 'materials' : 'form',
-      step: entry.kind === 'section' ? entry.code : '',
-      name: entry.role_label ? `${entry.name}（${entry.role_label}）` : entry.name,
-      reason: entry.reason,
-      departmentLabel: entry.department_label || '',
-    })),
+    // Materials can be replaced whenever the case is returned; sections only
+    // while the server allows editing them.
+    returnedItems: (item.returned_items || []).map((entry, index) => {
+      const name = entry.name || entry.code || '';
+      const isMaterial = entry.kind === 'material';
+      return {
+        key: `${entry.kind}-${entry.code}-${entry.role || ''}-${index}`,
+        target: isMaterial ? 'materials' : 'form',
+        step: entry.kind === 'section' ? entry.code : '',
+        fixable: isMaterial || actions.includes('edit'),
+        name: entry.role_label ? `${name}（${entry.role_label}）` : name,
+        reason: entry.reason || '',
+        departmentLabel: entry.department_label || '',
+      };
+    }),
   };
 }
 

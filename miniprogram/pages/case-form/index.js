@@ -199,8 +199,13 @@ Page({
       returnedReason: '',
     });
     let notice = '';
-    if (!form.editable) notice = '办件当前状态不能修改，以下内容仅供查看。';
-    else if (detail.status === 'returned') notice = '办件已退回，请修改退回的内容后重新提交；其他内容不能修改。';
+    if (detail.status === 'returned') {
+      notice = form.editable
+        ? '办件已退回，请修改退回的内容后重新提交；其他内容不能修改。'
+        : '办件已退回，申请表无需修改；请按退回原因补正材料后重新提交。';
+    } else if (!form.editable) {
+      notice = '办件当前状态不能修改，以下内容仅供查看。';
+    }
     this.setData({
       steps,
       notice,
