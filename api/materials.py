@@ -109,7 +109,8 @@ def upload_material(form: dict[str, Any], files: dict[str, Any], case_number: st
     upload = files["file"]
     return service.upload(
         identity.account, case_number, item=form["item"], role=form["role"],
-        filename=form.get("filename") or upload.filename, stream=upload.stream, channel=identity.channel,
+        filename=form.get("filename") or upload.filename, stream=upload.stream,
+        channel=identity.channel,
         replaces=form.get("replaces"),
     )
 

@@ -105,7 +105,8 @@ def _clear_confirmations(case: Case) -> None:
         applicant.confirmed_channel = None
 
 
-def _commit(case: Case) -> None:
+def commit_case() -> None:
+    """Commit a change of a case; a concurrent change of the same case is a 409."""
     from sqlalchemy.orm.exc import StaleDataError
 
     try:
@@ -162,7 +163,7 @@ def save_section(account: Account, case_number: str, code: str, payload: Any,
         action="case.form_saved", entity_type="case", entity_id=case.case_number,
         after={"section": code, "digest": section_digest(case, code)[:16]},
     )
-    _commit(case)
+    commit_case()
     return case
 
 
@@ -248,7 +249,7 @@ def add_applicant(account: Account, case_number: str, body: NewApplicant,
         after={"role": body.role, "kind": body.kind, "person_id": person.id},
     )
     case.updated_at = utcnow()
-    _commit(case)
+    commit_case()
     return case
 
 
@@ -267,7 +268,7 @@ def remove_applicant(account: Account, case_number: str, applicant_id: int,
         before={"role": applicant.role, "person_id": applicant.person_id},
     )
     case.updated_at = utcnow()
-    _commit(case)
+    commit_case()
     return case
 
 
@@ -293,7 +294,7 @@ def confirm(account: Account, claim: IdentityClaim, case_number: str, channel: s
                "form": _digest(case.form_data)[:16], "parties": parties_digest(case)[:16]},
     )
     case.updated_at = now
-    _commit(case)
+    commit_case()
     return case
 
 
@@ -373,8 +374,9 @@ def submit(account: Account, case_number: str, channel: str) -> Case:
     case.submission_count += 1
     archive_application_form(case)
     checks.create_checks(case)
+    reason = "申请人提交" if case.submission_count == 1 else "补正后重新提交"
     transition(case, CaseStatus.SUBMITTED, actor_type=ActorType.CITIZEN, actor_id=account.id,
-               channel=channel, reason="申请人提交" if case.submission_count == 1 else "补正后重新提交")
+               channel=channel, reason=reason)
     checks.run_case_checks(case)
     return case
 

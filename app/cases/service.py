@@ -176,8 +176,12 @@ def transition(
     actor_id: object,
     channel: str,
     reason: str | None = None,
+    commit: bool = True,
 ) -> Case:
-    """Move a case along an allowed edge, with an audit record, in one transaction."""
+    """Move a case along an allowed edge, with an audit record, in one transaction.
+
+    ``commit=False`` leaves the commit to the caller, who adds more to the transaction.
+    """
     current = case.status_enum
     rules = case.business_type.rules
     if not can_move(current, target, rules):
@@ -196,6 +200,9 @@ def transition(
         entity_type="case", entity_id=case.case_number,
         before={"status": current.value}, after={"status": target.value}, note=reason,
     )
+    if not commit:
+        db.session.flush()
+        return case
     try:
         db.session.commit()
     except StaleDataError:

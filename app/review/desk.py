@@ -119,6 +119,16 @@ def _still_owned_by_disposers(case: Case) -> None:
                                 status=case.status)
 
 
+def _notify_registered(case: Case) -> None:
+    from app.notifications import service as notifications
+
+    notifications.enqueue(
+        review.case_accounts(case), "case_registered",
+        {"case_number": case.case_number, "status_label": "已登簿",
+         "hint": "登记结果可在小程序查看"},
+        f"case_registered:{case.case_number}")
+
+
 def register_case(case_number: str, staff: StaffIdentity) -> str:
     """登簿 by a registration reviewer, from the approved application."""
     from app.register import service as register
@@ -132,6 +142,7 @@ def register_case(case_number: str, staff: StaffIdentity) -> str:
         raise CaseStateConflict("办件当前状态不能登簿（先缴费后登簿的业务须先缴费）",
                                 status=case.status)
     _still_owned_by_disposers(case)
+    _notify_registered(case)  # in the same transaction as the register entry
     code = case.business_type_code
     unit_form = case.form_data.get("unit") or {}
     if code == "mortgage_first":

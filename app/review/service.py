@@ -115,6 +115,8 @@ def accept(case: Case) -> Case:
     now = utcnow()
     if case.accepted_at is None:
         case.accepted_at = now
+    # One transaction: the status, the tasks and the notices, in the order they happen.
+    transition(case, CaseStatus.ACCEPTED, reason="自动核查通过，受理", commit=False, **SYSTEM)
     opened = open_round(case, now)
     due = max((t.due_at for t in latest_tasks(case).values()), default=None)
     notifications.enqueue(
@@ -122,8 +124,7 @@ def accept(case: Case) -> Case:
         {"case_number": case.case_number, "status_label": "已受理",
          "due_date": _local_date_text(due) if due else ""},
         f"case_accepted:{case.case_number}:{case.submission_count}")
-    # One transaction: the status, the tasks and the notices.
-    transition(case, CaseStatus.ACCEPTED, reason="自动核查通过，受理", **SYSTEM)
+    application.commit_case()
     if not opened:
         advance_if_approved(case)
     return case

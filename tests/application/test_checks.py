@@ -86,7 +86,8 @@ def test_a_seizure_returns_the_case_with_the_court_named(
     assert detail["status"] == "returned"
     court = next(c for c in detail["checks"] if c["kind"] == "court")
     assert court["status"] == "failed"
-    assert "珠海市香洲区人民法院查封" in court["message"] and "(2026)粤0402执456号" in court["message"]
+    assert "珠海市香洲区人民法院查封" in court["message"]
+    assert "(2026)粤0402执456号" in court["message"]
     run_once()
     assert any(number in m["text"] for m in sandbox.state.sms_messages())
 

@@ -98,11 +98,14 @@ def test_resale_transfer_from_draft_to_register_entry(
     assert "税务局审核通过" in steps and "住房和城乡建设局审核通过" in steps
     assert any(t["actor_role_label"] == "税务局审核员" for t in timeline)
     assert steps[-1].startswith("已登簿")
+    accepted = next(i for i, step in enumerate(steps) if step.startswith("已受理"))
+    assert accepted < steps.index("税务局开始审核") < steps.index("税务局审核通过")
 
     # The acceptance notice went out through the outbox (SMS to the seller's phone).
     run_once()
     texts = [m["text"] for m in sandbox.state.sms_messages()]
     assert any(number in t and "已受理" in t for t in texts)
+    assert any(number in t and "已登簿" in t for t in texts)
     actions = db.session.scalars(select(AuditRecord.action).where(
         AuditRecord.entity_id == number)).all()
     assert "payment.counter_recorded" in actions and actions.count("review.approved") == 3
