@@ -37,6 +37,7 @@ TEMPLATE_TEXTS = {
     "case_returned": "您的不动产登记办件{1}需补正{2}项内容，请在小程序“我的办件”中查看原因并补正。",
     "case_accepted": "您的不动产登记办件{1}已受理，各部门正在并联审核，承诺{2}前办结。",
     "case_registered": "您的不动产登记办件{1}已登簿，登记结果可在小程序中查看。",
+    "case_rejected": "您的不动产登记办件{1}经审查不予登记，理由和依据请在小程序“我的办件”中查看。",
 }
 
 REQUEST_FIELDS = frozenset(

@@ -203,3 +203,24 @@ def record_counter_payment(case_number: str, staff: StaffIdentity, reference: st
     yuan = f"{amount_fen // 100}.{amount_fen % 100:02d}"
     return transition(case, CaseStatus.PAID, actor_type=ActorType.STAFF, actor_id=staff.id,
                       channel=Channel.ADMIN, reason=f"窗口缴费 {yuan} 元")
+
+
+def reject_case(case_number: str, staff: StaffIdentity, reason: str) -> Case:
+    """不予登记: the registration department refuses the case, with the reason in law."""
+    from app.notifications import service as notifications
+
+    if Department.REGISTRATION not in review.departments_of(staff):
+        raise CaseStateConflict("只有登记部门审核员可以作出不予登记决定")
+    reason = reason.strip()
+    if not 4 <= len(reason) <= 300:
+        raise ValidationFailed({"reason": ["请填写不予登记的理由和依据（4 至 300 字）"]})
+    case = find_case(case_number)
+    if not can_move(case.status_enum, CaseStatus.REJECTED, case.business_type.rules):
+        raise CaseStateConflict("办件当前状态不能作出不予登记决定", status=case.status)
+    notifications.enqueue(
+        review.case_accounts(case), "case_rejected",
+        {"case_number": case.case_number, "status_label": "不予登记",
+         "hint": "请在小程序查看理由"},
+        f"case_rejected:{case.case_number}")
+    return transition(case, CaseStatus.REJECTED, actor_type=ActorType.STAFF, actor_id=staff.id,
+                      channel=Channel.ADMIN, reason=f"不予登记：{reason}")

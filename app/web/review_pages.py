@@ -146,6 +146,17 @@ def review_register(task_id: int) -> ResponseReturnValue:
     return _back(task_id)
 
 
+@bp.post("/review/tasks/<int:task_id>/reject")
+@staff_required(StaffRole.REGISTRATION_REVIEWER)
+def review_reject(task_id: int) -> ResponseReturnValue:
+    task = service.get_task(task_id, g.staff)
+    if CsrfForm().validate_on_submit():
+        case = desk.find_case_by_id(task.case_id)
+        _act(lambda: desk.reject_case(case.case_number, g.staff, request.form.get("reason", "")),
+             "已作出不予登记决定，并已通知申请人")
+    return _back(task_id)
+
+
 @bp.get("/cases/<case_number>/materials/<int:material_id>/<kind>")
 @staff_required(*CASE_READERS)
 def staff_material_file(case_number: str, material_id: int, kind: str) -> ResponseReturnValue:

@@ -122,3 +122,23 @@ def test_a_return_needs_an_item_and_a_reason(
         "item": "material:marital_status:buyer", "reason-material:marital_status:buyer": "x"})
     assert flashes(page) == ["所选材料不在本部门审核范围内"]
     assert case_row(number).status == CaseStatus.ACCEPTED
+
+
+def test_the_registration_department_can_refuse_with_a_reason(
+        app: Any, buyer: Citizen, seller: Citizen, reviewers: dict[str, Reviewer],
+        sandbox: Any) -> None:
+    number = _accepted_case(buyer, seller)
+    assert flashes(reviewers["registration"].act(number, "reject", {"reason": "短"})) == [
+        "请填写不予登记的理由和依据（4 至 300 字）"]
+    page = reviewers["registration"].act(number, "reject", {
+        "reason": "申请登记的不动产权属有争议（《不动产登记暂行条例》第二十二条）"})
+    assert "已作出不予登记决定，并已通知申请人" in flashes(page)
+    assert case_row(number).status == CaseStatus.REJECTED
+    detail = buyer.get(f"/api/cases/{number}").get_json()
+    assert "权属有争议" in detail["timeline"][-1]["step_label"]
+    assert detail["allowed_actions"] == []
+    run_once()
+    assert any(number in m["text"] and "不予登记" in m["text"]
+               for m in sandbox.state.sms_messages())
+    # Refused cases leave the queues.
+    assert number not in reviewers["tax"].client.get("/admin/review").get_data(as_text=True)
