@@ -17,6 +17,12 @@ class MaterialRoleMismatch(DomainError):
     message = "此项材料不需要该申请人角色提交"
 
 
+class MaterialContentMismatch(DomainError):
+    code = "MATERIAL_CONTENT_MISMATCH"
+    status = 422
+    message = "文件内容与文件名不符，请确认上传的是正确的文件"
+
+
 class MaterialTypeUnsupported(DomainError):
     code = "MATERIAL_TYPE_UNSUPPORTED"
     status = 415

@@ -23,6 +23,7 @@ from app.materials.errors import (
     MaterialDuplicate,
     MaterialEmpty,
     MaterialItemUnknown,
+    MaterialContentMismatch,
     MaterialRoleMismatch,
     MaterialTooLarge,
 )
@@ -130,12 +131,18 @@ def upload(
                                 role=existing.role)
 
     detected = content.detect_type(data)
+    name = content.sanitise_filename(filename)
+    claimed = content.type_from_name(name)
+    if claimed is not None and claimed != detected:
+        # A name that says one type over content of another: refused, never guessed.
+        raise MaterialContentMismatch(
+            f"文件内容与文件名不符：文件名为 {claimed.upper()}，内容为 {detected.upper()}，"
+            "请确认上传的是正确的文件",
+            claimed=claimed, detected=detected)
     processed = content.process(
         data, detected, max_dimension=setting("MATERIAL_MAX_DIMENSION"),
         max_pixels=setting("MATERIAL_MAX_PIXELS"),
     )
-    name = content.sanitise_filename(filename)
-    claimed = content.type_from_name(name)
 
     # Files first, row second: a failed commit leaves only an unreferenced,
     # content-addressed blob behind, never a row without its file.

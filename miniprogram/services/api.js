@@ -11,6 +11,7 @@ const IDENTITY_CLAIM_HEADER = 'X-Identity-Claim';
 const LOGIN_PAGE = '/pages/login/index';
 const REQUEST_TIMEOUT_MS = 15000;
 const UPLOAD_TIMEOUT_MS = 60000;
+const FILENAME_MAX_LENGTH = 200; // POST /cases/<n>/materials: filename
 const RENEWABLE_TOKEN_CODES = ['TOKEN_EXPIRED', 'TOKEN_INVALID'];
 // A toast with icon "none" shows two short lines; longer texts go to a modal.
 const TOAST_MAX_LENGTH = 20;
@@ -26,7 +27,7 @@ const MESSAGES = {
 };
 
 class ApiError extends Error {
-  constructor({ code, message, status = 0, details = {}, errors = {} }) {
+  constructor({ code, message, status = 0, details = {} }) {
     super(message);
     // Transpiled subclasses of Error lose their prototype; restore it so that
     // `instanceof ApiError` holds in WeChat DevTools builds too.
@@ -34,28 +35,27 @@ class ApiError extends Error {
     this.name = 'ApiError';
     this.code = code;
     this.status = status;
+    // The envelope's details: field errors under `fields` ({field: ["中文说明"]}),
+    // or what the code is about (CASE_INCOMPLETE lists what is missing here).
     this.details = details || {};
-    // Field errors {field: ["中文说明"]}: the envelope's `errors`, or the older
-    // `details.fields` of VALIDATION_FAILED.
-    this.errors = errors || {};
   }
 }
 
-// Error codes compared without regard to case: the envelope's codes are
-// documented in upper case (CASE_STATE_CONFLICT) and in lower case
-// (case_state_conflict) in different places.
-function hasErrorCode(err, ...codes) {
-  if (!err || typeof err.code !== 'string') return false;
-  const code = err.code.toUpperCase();
-  return codes.some((candidate) => candidate.toUpperCase() === code);
+function isPlainObject(value) {
+  return Boolean(value) && typeof value === 'object' && !Array.isArray(value);
 }
 
-// {field: "中文说明；中文说明"} from an ApiError's field errors.
+// The server's codes are UPPER_CASE (CASE_STATE_CONFLICT), compared exactly.
+function hasErrorCode(err, ...codes) {
+  return Boolean(err) && typeof err.code === 'string' && codes.includes(err.code);
+}
+
+// {field: "中文说明；中文说明"} from the envelope's details.fields.
 function fieldErrorsOf(err) {
-  const errors = (err && err.errors) || {};
+  const fields = err && err.details && isPlainObject(err.details.fields) ? err.details.fields : {};
   const result = {};
-  Object.keys(errors).forEach((field) => {
-    const messages = [].concat(errors[field] || []).filter((message) => typeof message === 'string' && message);
+  Object.keys(fields).forEach((field) => {
+    const messages = [].concat(fields[field] || []).filter((message) => typeof message === 'string' && message);
     if (messages.length) result[field] = messages.join('；');
   });
   return result;
@@ -159,17 +159,11 @@ function send({ path, method, data, accessToken, identityClaim }) {
   });
 }
 
-function isPlainObject(value) {
-  return Boolean(value) && typeof value === 'object' && !Array.isArray(value);
-}
-
 function toApiError(statusCode, body) {
-  if (body && typeof body.code === 'string' && typeof body.message === 'string') {
+  // The envelope: {"code": "UPPER_CASE_CODE", "message": "中文", "details": {...}}.
+  if (isPlainObject(body) && typeof body.code === 'string' && typeof body.message === 'string') {
     const details = isPlainObject(body.details) ? body.details : {};
-    let errors = {};
-    if (isPlainObject(body.errors)) errors = body.errors;
-    else if (isPlainObject(details.fields)) errors = details.fields;
-    return new ApiError({ code: body.code, message: body.message, status: statusCode, details, errors });
+    return new ApiError({ code: body.code, message: body.message, status: statusCode, details });
   }
   // Not our error envelope (a proxy page, a framework default): never show it raw.
   const serverSide = statusCode >= 500;
@@ -462,10 +456,25 @@ async function listMaterials(caseNumber) {
   return data;
 }
 
+// The server takes at most 200 characters (code points) of the original file
+// name. A longer one is shortened in the middle of its stem, keeping the
+// extension; a blank one is not sent.
+function fitFilename(name) {
+  const chars = Array.from(String(name || '').trim());
+  if (chars.length <= FILENAME_MAX_LENGTH) return chars.join('');
+  const dot = chars.lastIndexOf('.');
+  const extension = dot > 0 && chars.length - dot <= 16 ? chars.slice(dot) : [];
+  return chars.slice(0, FILENAME_MAX_LENGTH - extension.length).concat(extension).join('');
+}
+
 // `replaces`: the id of the material the new file takes the place of.
-async function uploadMaterial(caseNumber, { filePath, item, role, replaces, onProgress }) {
+// `filename`: the file's original name when WeChat tells it (a file picked from
+// a chat); photos have only temporary names, so nothing is sent for them.
+async function uploadMaterial(caseNumber, { filePath, item, role, replaces, filename, onProgress }) {
   const formData = { item, role };
   if (replaces !== undefined && replaces !== null && replaces !== '') formData.replaces = String(replaces);
+  const name = fitFilename(filename);
+  if (name) formData.filename = name;
   return upload(casePath(caseNumber, '/materials'), { filePath, formData, onProgress });
 }
 

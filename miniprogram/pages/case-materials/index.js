@@ -22,7 +22,9 @@ function isCancel(err) {
   return /cancel/i.test(String((err && err.errMsg) || ''));
 }
 
-// The temporary path of one chosen file, or null when the citizen cancelled.
+// One chosen file, {path, name}, or null when the citizen cancelled. `name` is
+// the original file name of a file picked from a chat; photos from the camera
+// or the album have only temporary names, so theirs is left empty.
 async function chooseFile() {
   let tapIndex;
   try {
@@ -37,10 +39,10 @@ async function chooseFile() {
         mediaType: ['image'],
         sourceType: ['album', 'camera'],
       });
-      return tempFiles && tempFiles[0] ? tempFiles[0].tempFilePath : null;
+      return tempFiles && tempFiles[0] ? { path: tempFiles[0].tempFilePath, name: '' } : null;
     }
     const { tempFiles } = await callWx('chooseMessageFile', { count: 1, type: 'file', extension: ['pdf'] });
-    return tempFiles && tempFiles[0] ? tempFiles[0].path : null;
+    return tempFiles && tempFiles[0] ? { path: tempFiles[0].path, name: tempFiles[0].name || '' } : null;
   } catch (err) {
     if (isCancel(err)) return null;
     throw err;
@@ -67,28 +69,43 @@ function presentFile(material) {
   };
 }
 
+// `detail.materials_editable` says whether files may be uploaded, replaced or
+// withdrawn at all (a draft, or a case returned with materials among its
+// returned items). After a return only the returned entries may change.
 function presentEntries(view, detail) {
   const materials = {};
   (view.materials || []).forEach((material) => {
     materials[material.id] = material;
   });
-  const returnedItems = (detail && detail.returned_items) || [];
-  return (view.checklist || []).map((entry) => ({
-    key: `${entry.item}-${entry.role}`,
-    item: entry.item,
-    role: entry.role,
-    name: entry.name,
-    roleLabel: entry.role_label,
-    required: Boolean(entry.required),
-    present: Boolean(entry.present),
-    files: (entry.material_ids || [])
-      .filter((id) => materials[id])
-      .map((id) => presentFile(materials[id])),
-    returnedReason: returnedReasonFor(returnedItems, entry.item, entry.role),
-    error: '',
-    uploading: false,
-    progress: 0,
-  }));
+  const returnedItems = detail.returned_items || [];
+  const editable = Boolean(detail.materials_editable);
+  const returned = detail.status === 'returned';
+  return (view.checklist || []).map((entry) => {
+    const returnedReason = returnedReasonFor(returnedItems, entry.item, entry.role);
+    return {
+      key: `${entry.item}-${entry.role}`,
+      item: entry.item,
+      role: entry.role,
+      name: entry.name,
+      roleLabel: entry.role_label,
+      required: Boolean(entry.required),
+      present: Boolean(entry.present),
+      files: (entry.material_ids || [])
+        .filter((id) => materials[id])
+        .map((id) => presentFile(materials[id])),
+      returnedReason,
+      editable: editable && (!returned || Boolean(returnedReason)),
+      error: '',
+      uploading: false,
+      progress: 0,
+    };
+  });
+}
+
+function lockedNotice(detail) {
+  if (detail.materials_editable) return '';
+  if (detail.status === 'returned') return '本次退回无需补正材料，以下材料仅供查看';
+  return '办件当前状态不能修改材料，仅供查看';
 }
 
 Page({
@@ -97,6 +114,7 @@ Page({
     loading: true,
     loadError: '',
     editable: false,
+    lockedNotice: '',
     complete: false,
     missingCount: 0,
     returnedCount: 0,
@@ -126,16 +144,14 @@ Page({
     }
     this.setData({ loading: true });
     try {
-      const [view, detail] = await Promise.all([
-        listMaterials(this.caseNumber),
-        // Without the detail the checklist still works; only the returned reasons are missing.
-        getCase(this.caseNumber).catch(() => null),
-      ]);
+      // The detail says whether materials may change, and what was returned.
+      const [view, detail] = await Promise.all([listMaterials(this.caseNumber), getCase(this.caseNumber)]);
       const entries = presentEntries(view, detail);
-      const returnedItems = (detail && detail.returned_items) || [];
+      const returnedItems = detail.returned_items || [];
       this.setData({
         loadError: '',
-        editable: Boolean(view.editable),
+        editable: Boolean(detail.materials_editable),
+        lockedNotice: lockedNotice(detail),
         complete: Boolean(view.complete),
         missingCount: (view.missing || []).length,
         returnedCount: entries.filter((entry) => entry.returnedReason).length,
@@ -191,20 +207,20 @@ Page({
 
   async onUpload(event) {
     const { index, entry } = this.entryAt(event);
-    if (!entry || entry.uploading) return;
+    if (!entry || !entry.editable || entry.uploading) return;
     const replaces = event.currentTarget.dataset.replaces;
-    let filePath;
+    let file;
     try {
-      filePath = await chooseFile();
+      file = await chooseFile();
     } catch (err) {
       this.setData({ [`entries[${index}].error`]: '未能读取所选文件，请重新选择' });
       return;
     }
-    if (!filePath) return;
-    await this.upload(index, entry, filePath, replaces);
+    if (!file || !file.path) return;
+    await this.upload(index, entry, file, replaces);
   },
 
-  async upload(index, entry, filePath, replaces) {
+  async upload(index, entry, file, replaces) {
     this.setData({
       [`entries[${index}].uploading`]: true,
       [`entries[${index}].progress`]: 0,
@@ -212,7 +228,8 @@ Page({
     });
     try {
       await uploadMaterial(this.caseNumber, {
-        filePath,
+        filePath: file.path,
+        filename: file.name,
         item: entry.item,
         role: entry.role,
         replaces,
@@ -230,7 +247,7 @@ Page({
   async onWithdraw(event) {
     const { index, entry } = this.entryAt(event);
     const { id, name } = event.currentTarget.dataset;
-    if (!entry) return;
+    if (!entry || !entry.editable) return;
     const { confirm } = await callWx('showModal', {
       title: '撤回材料',
       content: `确定撤回“${name}”吗？撤回后需要重新上传。`,
