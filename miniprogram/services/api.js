@@ -457,8 +457,8 @@ async function listMaterials(caseNumber) {
 }
 
 // The server takes at most 200 characters (code points) of the original file
-// name. A longer one is shortened in the middle of its stem, keeping the
-// extension; a blank one is not sent.
+// name. A longer one loses the end of its stem but keeps its extension (the
+// server compares the extension with the content); a blank one is not sent.
 function fitFilename(name) {
   const chars = Array.from(String(name || '').trim());
   if (chars.length <= FILENAME_MAX_LENGTH) return chars.join('');

@@ -1,6 +1,7 @@
 const api = require('../services/api');
 const { yuanToFen, fenToYuan } = require('../utils/money');
 const { presentField, sectionPayload } = require('../utils/form-fields');
+const { presentIncomplete } = require('../utils/case-incomplete');
 const {
   NETWORK_FAILURE,
   loggedIn,
@@ -67,40 +68,74 @@ describe('endpoints of the combined application', () => {
 });
 
 describe('errors of the combined application', () => {
-  test('field errors are exposed from `errors`, details from `details`', async () => {
+  test('field errors come from details.fields', async () => {
     loggedIn();
     fakeServer(() => ({
       status: 422,
-      data: { code: 'validation_failed', message: '提交的信息有误', errors: { price_fen: ['数值超出允许范围'] } },
+      data: errorBody('VALIDATION_FAILED', '提交的信息有误，请检查后重试', { fields: { price_fen: ['数值超出允许范围'], floors: ['应为整数', '数值超出允许范围'] } }),
     }));
 
     const error = await api.saveFormSection(CASE_NUMBER, 'transaction', {}).catch((err) => err);
 
-    expect(error).toMatchObject({ code: 'validation_failed', status: 422, errors: { price_fen: ['数值超出允许范围'] } });
-    expect(api.fieldErrorsOf(error)).toEqual({ price_fen: '数值超出允许范围' });
+    expect(error).toMatchObject({ code: 'VALIDATION_FAILED', status: 422, message: '提交的信息有误，请检查后重试' });
+    expect(api.fieldErrorsOf(error)).toEqual({ price_fen: '数值超出允许范围', floors: '应为整数；数值超出允许范围' });
     expect(api.hasErrorCode(error, 'VALIDATION_FAILED')).toBe(true);
   });
 
-  test('the older details.fields are field errors too', async () => {
+  test('one envelope only: a top-level `errors` is not read as field errors, and codes are compared exactly', async () => {
     loggedIn();
-    fakeServer(() => ({ status: 422, data: errorBody('VALIDATION_FAILED', '提交的信息有误', { fields: { role: ['取值不在允许范围内'] } }) }));
+    fakeServer(() => ({
+      status: 422,
+      data: { code: 'validation_failed', message: '提交的信息有误', details: {}, errors: { price_fen: ['数值超出允许范围'] } },
+    }));
 
-    const error = await api.addApplicant(CASE_NUMBER, {}).catch((err) => err);
+    const error = await api.saveFormSection(CASE_NUMBER, 'transaction', {}).catch((err) => err);
 
-    expect(api.fieldErrorsOf(error)).toEqual({ role: '取值不在允许范围内' });
+    expect(error.message).toBe('提交的信息有误');
+    expect(api.fieldErrorsOf(error)).toEqual({});
+    expect(api.hasErrorCode(error, 'VALIDATION_FAILED')).toBe(false);
   });
 
-  test('case_incomplete keeps its details', async () => {
+  test('CASE_INCOMPLETE keeps its lists in details', async () => {
     loggedIn();
-    const details = { missing_sections: ['unit'], missing_materials: [], unconfirmed: [], roles: [] };
-    fakeServer(() => ({ status: 422, data: errorBody('case_incomplete', '申请尚不完整', details) }));
+    const details = {
+      missing_sections: ['unit'],
+      roles: [{ role: 'buyer', label: '买受人', problem: '至少需要 1 名买受人' }],
+      missing_materials: [{ item: 'sale_contract', name: '存量房买卖合同', role: 'buyer', role_label: '买受人' }],
+      unconfirmed: [{ role: 'seller', role_label: '出卖人', name_masked: '张*' }],
+    };
+    fakeServer(() => ({ status: 422, data: errorBody('CASE_INCOMPLETE', '申请尚不完整，不能提交', details) }));
 
     const error = await api.submitCase(CASE_NUMBER).catch((err) => err);
 
     expect(error.details).toEqual(details);
-    expect(error.errors).toEqual({});
+    expect(api.fieldErrorsOf(error)).toEqual({});
     expect(api.hasErrorCode(error, 'CASE_INCOMPLETE')).toBe(true);
     expect(api.hasErrorCode(error, 'CASE_STATE_CONFLICT')).toBe(false);
+  });
+
+  test('the lines of CASE_INCOMPLETE use the names the server gives', () => {
+    const lines = presentIncomplete(
+      {
+        missing_sections: ['tax_declaration'],
+        roles: [
+          { role: 'buyer', label: '买受人', problem: '请填写每名买受人的份额' },
+          { role: 'buyer', label: '买受人', problem: '买受人的份额之和应为 1' },
+        ],
+        missing_materials: [{ item: 'tax_receipt', name: '完税凭证', role: 'buyer', role_label: '买受人' }],
+        unconfirmed: [{ role: 'seller', role_label: '出卖人', name_masked: '张*' }],
+      },
+      TRANSFER,
+    );
+
+    expect(lines.map((line) => line.text)).toEqual([
+      '“计税申报”尚未填写完整',
+      '缺少材料：完税凭证（买受人）',
+      '买受人：请填写每名买受人的份额',
+      '买受人：买受人的份额之和应为 1',
+      '出卖人 张* 尚未确认申请内容',
+    ]);
+    expect(new Set(lines.map((line) => line.key)).size).toBe(lines.length);
   });
 });
 
@@ -127,6 +162,34 @@ describe('uploadMaterial', () => {
       header: { Authorization: 'Bearer access-1' },
     });
     expect(progress).toEqual([100]);
+  });
+
+  test('the original file name is sent as `filename` when known, and only then', async () => {
+    loggedIn();
+    const uploads = fakeUploads(() => ({ status: 201, data: { id: 9 } }));
+
+    await api.uploadMaterial(CASE_NUMBER, { filePath: 'wxfile://tmp/a.pdf', item: 'sale_contract', role: 'buyer', filename: '买卖合同.pdf' });
+    await api.uploadMaterial(CASE_NUMBER, { filePath: 'wxfile://tmp/b.jpg', item: 'identity_document', role: 'buyer' });
+    await api.uploadMaterial(CASE_NUMBER, { filePath: 'wxfile://tmp/c.jpg', item: 'identity_document', role: 'buyer', filename: '  ' });
+
+    expect(uploads.map((u) => u.formData)).toEqual([
+      { item: 'sale_contract', role: 'buyer', filename: '买卖合同.pdf' },
+      { item: 'identity_document', role: 'buyer' },
+      { item: 'identity_document', role: 'buyer' },
+    ]);
+  });
+
+  test('a file name longer than 200 characters is shortened, keeping its extension', async () => {
+    loggedIn();
+    const uploads = fakeUploads(() => ({ status: 201, data: { id: 9 } }));
+    const stem = '合'.repeat(150) + '😀'.repeat(100);
+
+    await api.uploadMaterial(CASE_NUMBER, { filePath: 'f', item: 'x', role: 'y', filename: `${stem}.pdf` });
+
+    const sent = uploads[0].formData.filename;
+    expect(Array.from(sent)).toHaveLength(200);
+    expect(sent.endsWith('😀.pdf')).toBe(true);
+    expect(sent.startsWith('合'.repeat(150))).toBe(true);
   });
 
   test('an expired token is renewed once and the upload retried with the new one', async () => {
@@ -156,8 +219,8 @@ describe('uploadMaterial', () => {
   });
 
   test.each([
-    [413, errorBody('file_too_large', '文件超过 10 MB，请压缩后重新上传'), 'file_too_large', '文件超过 10 MB，请压缩后重新上传'],
-    [415, errorBody('unsupported_file_type', '仅支持 JPG、PNG、WebP 图片或 PDF 文件'), 'unsupported_file_type', '仅支持 JPG、PNG、WebP 图片或 PDF 文件'],
+    [413, errorBody('MATERIAL_TOO_LARGE', '文件超过 10 MB，请压缩后重新上传'), 'MATERIAL_TOO_LARGE', '文件超过 10 MB，请压缩后重新上传'],
+    [415, errorBody('MATERIAL_TYPE_UNSUPPORTED', '仅支持 JPEG、PNG、WebP 图片或 PDF 文件'), 'MATERIAL_TYPE_UNSUPPORTED', '仅支持 JPEG、PNG、WebP 图片或 PDF 文件'],
     [413, 'Request Entity Too Large', 'HTTP_413', '文件过大，请压缩后重新上传'],
     [502, '<html>Bad Gateway</html>', 'SERVER_ERROR', '服务暂时不可用，请稍后重试'],
   ])('HTTP %s becomes a Chinese error', async (status, data, code, message) => {
@@ -277,6 +340,27 @@ describe('form fields', () => {
       values: { contract_number: 'HT-1', price_fen: 9990, floors: '3楼', note: null },
       errors: {},
     });
+  });
+
+  test('a yes/no question is a choice without a default: unanswered it is sent as null', () => {
+    const tax = TRANSFER.form_sections[3].fields;
+    const [buyer, seller] = tax.map((definition) => presentField(definition, undefined));
+    expect(buyer).toMatchObject({ type: 'choice', choiceIndex: -1, choiceLabel: '', choiceLabels: ['是', '否'], display: '—' });
+    expect(presentField(tax[0], 'no')).toMatchObject({ choiceIndex: 1, choiceLabel: '否', display: '否' });
+
+    expect(sectionPayload(tax, [buyer, { ...seller, choiceIndex: 0 }])).toEqual({
+      values: { buyer_first_home: null, seller_only_home_over_5_years: 'yes' },
+      errors: {},
+    });
+    expect(sectionPayload(tax, [{}, { choiceIndex: 5 }]).values).toEqual({ buyer_first_home: null, seller_only_home_over_5_years: null });
+  });
+
+  test('a boolean field is still a switch, sent as shown', () => {
+    const definition = { name: 'agreed', label: '同意', type: 'boolean', required: true, choices: null };
+
+    expect(presentField(definition, true)).toMatchObject({ checked: true, display: '是' });
+    expect(presentField(definition, false)).toMatchObject({ checked: false, display: '否' });
+    expect(sectionPayload([definition], [{ checked: false }]).values).toEqual({ agreed: false });
   });
 
   test('an amount that cannot be converted is an error, and its field is not sent', () => {

@@ -87,11 +87,12 @@ describe('the combined application (一窗受理)', () => {
       { id: 2, role: 'buyer', role_label: '买受人', kind: 'natural', name_masked: '李**', share: null, confirmed: false, is_me: false },
     ],
     timeline: [
-      { status: 'submitted', status_label: '已提交', step_label: '申请', department: null, department_label: null, actor_role_label: '申请人', at: '2026-11-22T17:10:00Z' },
-      { status: 'returned', status_label: '已退回', step_label: '审核', department: 'tax', department_label: '税务局', actor_role_label: '审核人员', at: '2026-11-23T02:05:00Z' },
+      { status: 'submitted', status_label: '已提交', step_label: '已提交（申请人提交）', department: null, department_label: null, actor_role_label: '申请人', at: '2026-11-22T17:10:00Z' },
+      { status: 'accepted', status_label: '审核中', step_label: '税务局开始审核', department: 'tax', department_label: '税务局', actor_role_label: '系统', at: '2026-11-23T01:00:00Z' },
       { status: 'returned', status_label: '已退回', step_label: '税务局退回补正', department: 'tax', department_label: '税务局', actor_role_label: '税务局审核员', at: '2026-11-23T02:06:00Z' },
     ],
     allowed_actions: ['edit', 'submit', 'withdraw'],
+    materials_editable: true,
     returned_items: [
       { kind: 'section', code: 'transaction', name: '交易信息', role: null, role_label: null, reason: '成交价格与合同不一致', department_label: '税务局' },
       { kind: 'material', code: 'identity_document', name: '身份证明', role: 'buyer', role_label: '买受人', reason: '照片模糊', department_label: '不动产登记中心' },
@@ -122,14 +123,15 @@ describe('the combined application (一窗受理)', () => {
     jest.spyOn(wx, 'hideLoading').mockImplementation(() => {});
   });
 
-  test('timeline with step, department and actor; review, checks, returned items, due date and clock', async () => {
+  test('timeline with step, actor and time (the step names the department); review, checks, returned items, due date and clock', async () => {
     loggedIn();
     fakeServer(() => ({ data: REVIEWED }));
 
     const page = await openDetail(CASE_NUMBER);
 
     expect(textOf(page.querySelector('.detail__confirmation'))).toBe('您需要确认本办件的申请内容');
-    expect(page.querySelectorAll('.timeline__meta').map(textOf)).toEqual(['申请 · 申请人', '审核 · 税务局 · 审核人员', '税务局退回补正 · 税务局审核员']);
+    expect(page.querySelectorAll('.timeline__meta').map(textOf)).toEqual(['已提交（申请人提交） · 申请人', '税务局开始审核 · 系统', '税务局退回补正 · 税务局审核员']);
+    expect(page.querySelectorAll('.timeline__time').map(textOf)).toEqual(['2026-11-23 01:10', '2026-11-23 09:00', '2026-11-23 10:06']);
     expect(page.querySelectorAll('.review__item').map(textOf)).toEqual(['不动产登记中心已通过', '税务局退回补正']);
     expect(page.querySelectorAll('.check').map(words)).toEqual(['登记簿核查 通过', '查封信息 未通过 该不动产存在查封登记']);
     expect(page.querySelectorAll('.returned__item').map(words)).toEqual([
@@ -169,6 +171,7 @@ describe('the combined application (一窗受理)', () => {
       data: caseDetail({
         status: 'returned',
         allowed_actions: ['confirm', 'submit', 'withdraw'],
+        materials_editable: true,
         returned_items: [
           { kind: 'section', code: 'unit', name: '不动产单元', role: null, role_label: null, reason: '面积有误', department_label: '不动产登记中心' },
           { kind: 'material', code: 'sale_contract', role: 'buyer', role_label: null, reason: '合同缺页', department_label: '登记簿核查' },
@@ -183,6 +186,28 @@ describe('the combined application (一窗受理)', () => {
       'sale_contract 登记簿核查：合同缺页 重新上传',
     ]);
     expect(page.querySelector('.actions__edit')).toBeUndefined();
+  });
+
+  test('a returned material offers 重新上传 only while materials_editable says so', async () => {
+    loggedIn();
+    fakeServer(() => ({
+      data: caseDetail({
+        status: 'returned',
+        allowed_actions: ['edit', 'submit', 'withdraw'],
+        materials_editable: false,
+        returned_items: [
+          { kind: 'section', code: 'transaction', name: '交易信息', role: null, role_label: null, reason: '价格有误', department_label: '税务局' },
+          { kind: 'material', code: 'sale_contract', name: '存量房买卖合同', role: 'buyer', role_label: '买受人', reason: '合同缺页', department_label: '不动产登记中心' },
+        ],
+      }),
+    }));
+
+    const page = await openDetail(CASE_NUMBER);
+
+    expect(page.querySelectorAll('.returned__item').map(words)).toEqual([
+      '交易信息 税务局：价格有误 去修改',
+      '存量房买卖合同（买受人） 不动产登记中心：合同缺页',
+    ]);
   });
 
   test('fixing a returned item opens its wizard step or the materials', async () => {
@@ -223,11 +248,11 @@ describe('the combined application (一窗受理)', () => {
       if (req.path === `${BASE}/submit`) {
         return {
           status: 422,
-          data: errorBody('CASE_INCOMPLETE', '申请尚不完整', {
+          data: errorBody('CASE_INCOMPLETE', '申请尚不完整，不能提交', {
             missing_sections: ['tax_declaration'],
-            missing_materials: [{ item: 'identity_document', role: 'buyer' }],
-            unconfirmed: [],
             roles: [],
+            missing_materials: [{ item: 'identity_document', name: '身份证明', role: 'buyer', role_label: '买受人' }],
+            unconfirmed: [],
           }),
         };
       }

@@ -90,7 +90,7 @@ function writes(requests) {
 
 test('one step per form section in the business type’s order, then the summary', async () => {
   loggedIn();
-  server({}, { form: saved('tax_declaration', { buyer_first_home: true }).data });
+  server({}, { form: saved('tax_declaration', { buyer_first_home: 'yes', seller_only_home_over_5_years: 'no' }).data });
 
   const page = await openForm();
 
@@ -134,7 +134,7 @@ test('保存并下一步 saves the whole section, ticks it and opens the next st
   expect(text(page, '.field--land_term_end .field__picked')).toBe('2070-05-31');
 });
 
-test('every step is saved in turn, money in fen, integers as numbers, booleans from the switch', async () => {
+test('every step is saved in turn, money in fen, integers as numbers, yes/no questions as choices', async () => {
   loggedIn();
   const requests = server({
     [`PUT ${BASE}/form/transaction`]: (req) => saved('transaction', req.data),
@@ -148,15 +148,53 @@ test('every step is saved in turn, money in fen, integers as numbers, booleans f
   await type(page, 'floors', '12');
   await tap(page, '.wizard__next');
   expect(text(page, '.wizard__step-title')).toBe('4. 计税申报');
-  control(page, 'buyer_first_home', '.field__switch').dispatchEvent('change', { detail: { value: true } });
-  await settle();
+  expect(page.querySelector('.field__switch')).toBeUndefined();
+  expect(control(page, 'buyer_first_home', '.field__picker').toJSON().attrs).toContainEqual({ name: 'mode', value: 'selector' });
+  await pick(page, 'buyer_first_home', '0');
+  await pick(page, 'seller_only_home_over_5_years', '1');
+  expect(text(page, '.field--buyer_first_home .field__picked')).toBe('是');
+  expect(text(page, '.field--seller_only_home_over_5_years .field__picked')).toBe('否');
   await tap(page, '.wizard__next');
 
   expect(writes(requests).map((r) => [r.path, r.data])).toEqual([
     [`${BASE}/form/transaction`, { contract_number: 'HT-2026-001', price_fen: 123456, floors: 12, note: null }],
-    [`${BASE}/form/tax_declaration`, { buyer_first_home: true }],
+    [`${BASE}/form/tax_declaration`, { buyer_first_home: 'yes', seller_only_home_over_5_years: 'no' }],
   ]);
   expect(text(page, '.wizard__step-title')).toBe('5. 确认提交');
+});
+
+test('an unanswered yes/no question has no default: it is sent as null and the server asks for it', async () => {
+  loggedIn();
+  const requests = server({
+    [`PUT ${BASE}/form/tax_declaration`]: {
+      status: 422,
+      data: errorBody('VALIDATION_FAILED', '提交的信息有误，请检查后重试', { fields: { buyer_first_home: ['此项为必填项'] } }),
+    },
+  });
+  const page = await openForm({ step: 'tax_declaration' });
+
+  expect(text(page, '.field--buyer_first_home .field__picked')).toBe('请选择');
+  await pick(page, 'seller_only_home_over_5_years', '1');
+  await tap(page, '.wizard__next');
+
+  expect(writes(requests).map((r) => r.data)).toEqual([{ buyer_first_home: null, seller_only_home_over_5_years: 'no' }]);
+  expect(text(page, '.field--buyer_first_home .field__error')).toBe('此项为必填项');
+  expect(text(page, '.field--seller_only_home_over_5_years .field__error')).toBe('');
+  expect(text(page, '.wizard__step-title')).toBe('4. 计税申报');
+});
+
+test('a saved answer to a yes/no question is shown by its label, read-only too', async () => {
+  loggedIn();
+  const form = formView({
+    editable: false,
+    sections: { tax_declaration: { complete: true, problems: [], data: { buyer_first_home: 'no', seller_only_home_over_5_years: null } } },
+  });
+  server({}, { detail: caseDetail({ status: 'under_review', allowed_actions: [] }), form });
+
+  const page = await openForm({ step: 'tax_declaration' });
+
+  expect(text(page, '.field--buyer_first_home .field__display')).toBe('否');
+  expect(text(page, '.field--seller_only_home_over_5_years .field__display')).toBe('—');
 });
 
 test('a saved amount in fen is shown in yuan with two decimals', async () => {
@@ -191,11 +229,9 @@ test('the server’s field errors are shown under their fields and the step stay
   const requests = server({
     [`PUT ${BASE}/form/unit`]: {
       status: 422,
-      data: {
-        code: 'validation_failed',
-        message: '提交的信息有误，请检查后重试',
-        errors: { unit_number: ['不动产单元号应为28位'], area_m2: ['数值超出允许范围', '应为数字'], _schema: ['请核对面积与用途'] },
-      },
+      data: errorBody('VALIDATION_FAILED', '提交的信息有误，请检查后重试', {
+        fields: { unit_number: ['不动产单元号应为28位'], area_m2: ['数值超出允许范围', '应为数字'], _schema: ['请核对面积与用途'] },
+      }),
     },
   });
   const page = await openForm();
@@ -216,22 +252,6 @@ test('the server’s field errors are shown under their fields and the step stay
   await type(page, 'unit_number', '440402001001GB00001F00010001');
   expect(text(page, '.field--unit_number .field__error')).toBe('');
   expect(text(page, '.field--area_m2 .field__error')).toBe('数值超出允许范围；应为数字');
-});
-
-test('the older VALIDATION_FAILED envelope (details.fields) works the same', async () => {
-  loggedIn();
-  server({
-    [`PUT ${BASE}/form/unit`]: {
-      status: 422,
-      data: errorBody('VALIDATION_FAILED', '提交的信息有误，请检查后重试', { fields: { use: ['请从选项中选择'] } }),
-    },
-  });
-  const page = await openForm();
-
-  await tap(page, '.wizard__next');
-
-  expect(text(page, '.field--use .field__error')).toBe('请从选项中选择');
-  expect(text(page, '.wizard__step-title')).toBe('1. 不动产单元');
 });
 
 test('unsaved edits survive moving to another step and back', async () => {
@@ -366,7 +386,7 @@ describe('applicants', () => {
     server({
       [`POST ${BASE}/applicants`]: {
         status: 422,
-        data: { code: 'validation_failed', message: '提交的信息有误', errors: { id_number: ['身份证号码校验位不正确'], role: ['买受人最多 5 人'] } },
+        data: errorBody('VALIDATION_FAILED', '提交的信息有误，请检查后重试', { fields: { id_number: ['身份证号码校验位不正确'], role: ['买受人最多 5 名'] } }),
       },
     });
     const page = await openForm({ step: 'parties' });
@@ -379,7 +399,7 @@ describe('applicants', () => {
     await tap(page, '.add__save');
 
     expect(text(page, '.add__error--id-number')).toBe('身份证号码校验位不正确');
-    expect(text(page, '.add__error--role')).toBe('买受人最多 5 人');
+    expect(text(page, '.add__error--role')).toBe('买受人最多 5 名');
     expect(page.querySelector('.add__error')).toBeUndefined();
     expect(page.querySelector('.add')).toBeDefined();
   });
@@ -424,7 +444,7 @@ describe('summary, confirm and submit', () => {
       [`POST ${BASE}/confirm`]: (req) =>
         req.header['X-Identity-Claim']
           ? { data: caseDetail({ allowed_actions: ['edit', 'submit'] }) }
-          : { status: 403, data: errorBody('identity_claim_required', '请先完成人脸核验') },
+          : { status: 403, data: errorBody('IDENTITY_CLAIM_REQUIRED', '此操作需要先完成实名和人脸核验') },
       'GET /kyc/status': { data: { identity_verified: true, consent_version: 'v1', provider: 'local', locked_until: null } },
     });
     const page = await openForm({ step: 'summary' });
@@ -468,11 +488,11 @@ describe('summary, confirm and submit', () => {
     server({
       [`POST ${BASE}/submit`]: {
         status: 422,
-        data: errorBody('case_incomplete', '申请尚不完整', {
+        data: errorBody('CASE_INCOMPLETE', '申请尚不完整，不能提交', {
           missing_sections: ['transaction'],
-          missing_materials: [{ item: 'sale_contract', role: 'buyer' }],
-          unconfirmed: [{ role_label: '买受人', name_masked: '李**' }],
-          roles: [{ role: 'buyer', label: '买受人', problem: '至少需要 1 人' }],
+          roles: [{ role: 'buyer', label: '买受人', problem: '至少需要 1 名买受人' }],
+          missing_materials: [{ item: 'sale_contract', name: '存量房买卖合同', role: 'buyer', role_label: '买受人' }],
+          unconfirmed: [{ role: 'seller', role_label: '出卖人', name_masked: '张*' }],
         }),
       },
     });
@@ -483,8 +503,8 @@ describe('summary, confirm and submit', () => {
     expect(page.querySelectorAll('.incomplete__item').map(words)).toEqual([
       '“交易信息”尚未填写完整 去填写',
       '缺少材料：存量房买卖合同（买受人） 去上传',
-      '买受人：至少需要 1 人 去修改',
-      '买受人 李** 尚未确认申请内容',
+      '买受人：至少需要 1 名买受人 去修改',
+      '出卖人 张* 尚未确认申请内容',
     ]);
     expect(wx.redirectTo).not.toHaveBeenCalled();
 
@@ -515,7 +535,7 @@ describe('summary, confirm and submit', () => {
   test('a state conflict shows the server’s message and reloads the case', async () => {
     loggedIn();
     const requests = server({
-      [`POST ${BASE}/submit`]: { status: 409, data: errorBody('case_state_conflict', '办件当前状态不允许此操作') },
+      [`POST ${BASE}/submit`]: { status: 409, data: errorBody('CASE_STATE_CONFLICT', '办件当前状态不允许此操作') },
     });
     const page = await openForm({ step: 'summary' });
 

@@ -25,6 +25,8 @@ function entry(item, name, role, roleLabel, required, ids = []) {
   return { item, name, role, role_label: roleLabel, required, material_ids: ids, present: ids.length > 0 };
 }
 
+// `editable` is the materials view's own flag (true for drafts and all returned
+// cases); the page goes by the detail's materials_editable instead.
 function view({ materials = [material(5)], editable = true } = {}) {
   const ids = (item, role) => materials.filter((m) => m.item === item && m.role === role).map((m) => m.id);
   const checklist = [
@@ -153,7 +155,8 @@ test('a PDF comes from a chat and replaces an uploaded file', async () => {
   await tapIn(page, 0, '.file__replace');
 
   expect(wx.chooseMessageFile).toHaveBeenCalledWith(expect.objectContaining({ count: 1, type: 'file', extension: ['pdf'] }));
-  expect(uploads[0]).toMatchObject({ filePath: 'wxfile://tmp/contract.pdf', formData: { item: 'identity_document', role: 'seller', replaces: '5' } });
+  expect(uploads[0]).toMatchObject({ filePath: 'wxfile://tmp/contract.pdf' });
+  expect(uploads[0].formData).toEqual({ item: 'identity_document', role: 'seller', replaces: '5', filename: '合同.pdf' });
   expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '已替换' }));
 });
 
@@ -162,7 +165,7 @@ test('a file too large is refused with the server’s Chinese message under its 
   server();
   fakeDownloads();
   chooseImage();
-  fakeUploads(() => ({ status: 413, data: errorBody('file_too_large', '文件超过 10 MB，请压缩后重新上传') }));
+  fakeUploads(() => ({ status: 413, data: errorBody('MATERIAL_TOO_LARGE', '文件超过 10 MB，请压缩后重新上传') }));
   const page = await openMaterials();
 
   await tapIn(page, 2, '.entry__upload');
@@ -226,11 +229,13 @@ test('withdrawing a file asks first, then refreshes', async () => {
   expect(page.querySelector('.file')).toBeUndefined();
 });
 
-test('returned materials are highlighted with their reason', async () => {
+test('returned materials are highlighted with their reason; only they can be changed', async () => {
   loggedIn();
   server({
     detail: caseDetail({
       status: 'returned',
+      allowed_actions: ['edit', 'submit', 'withdraw'],
+      materials_editable: true,
       returned_items: [
         { kind: 'material', code: 'identity_document', name: '身份证明', role: 'seller', role_label: '出卖人', reason: '身份证照片模糊', department_label: '不动产登记中心' },
         { kind: 'section', code: 'transaction', name: '交易信息', role: null, role_label: null, reason: '价格有误', department_label: '税务局' },
@@ -244,6 +249,11 @@ test('returned materials are highlighted with their reason', async () => {
   const returned = page.querySelectorAll('.entry--returned');
   expect(returned).toHaveLength(1);
   expect(textIn(returned[0], 'entry__reason')).toBe('退回原因：不动产登记中心：身份证照片模糊');
+  expect(page.querySelector('.materials__locked')).toBeUndefined();
+  expect(page.querySelectorAll('.entry__upload')).toHaveLength(1);
+  expect(entries(page)[0].dom.querySelector('.page--entry__upload')).not.toBeNull();
+  expect(page.querySelectorAll('.file__replace')).toHaveLength(1);
+  expect(page.querySelectorAll('.file__withdraw')).toHaveLength(1);
 
   page.querySelector('.materials__form-link').dispatchEvent('tap');
   await settle();
@@ -252,14 +262,66 @@ test('returned materials are highlighted with their reason', async () => {
 
 test('a case under review shows its materials without upload or withdraw', async () => {
   loggedIn();
-  server({ materials: () => ({ data: view({ editable: false }) }) });
+  server({
+    materials: () => ({ data: view({ editable: false }) }),
+    detail: caseDetail({ status: 'under_review', status_label: '审核中', allowed_actions: [], materials_editable: false }),
+  });
   fakeDownloads();
 
   const page = await openMaterials();
 
-  expect(textOf(page.querySelector('.materials__locked'))).toContain('不能修改材料');
+  expect(textOf(page.querySelector('.materials__locked'))).toBe('办件当前状态不能修改材料，仅供查看');
   expect(page.querySelector('.entry__upload')).toBeUndefined();
+  expect(page.querySelector('.file__replace')).toBeUndefined();
   expect(page.querySelector('.file__withdraw')).toBeUndefined();
+});
+
+test('a case returned for its form only: materials_editable is false, so the materials are read-only', async () => {
+  loggedIn();
+  server({
+    // The materials view still calls a returned case editable; the detail decides.
+    materials: () => ({ data: view({ editable: true }) }),
+    detail: caseDetail({
+      status: 'returned',
+      allowed_actions: ['edit', 'submit', 'withdraw'],
+      materials_editable: false,
+      returned_items: [
+        { kind: 'section', code: 'transaction', name: '交易信息', role: null, role_label: null, reason: '价格有误', department_label: '税务局' },
+      ],
+    }),
+  });
+  fakeDownloads();
+  const uploads = fakeUploads(() => ({ status: 201, data: {} }));
+
+  const page = await openMaterials();
+
+  expect(textOf(page.querySelector('.materials__locked'))).toBe('本次退回无需补正材料，以下材料仅供查看');
+  expect(page.querySelector('.entry__upload')).toBeUndefined();
+  expect(page.querySelector('.file__replace')).toBeUndefined();
+  expect(page.querySelector('.file__withdraw')).toBeUndefined();
+  expect(textOf(page.querySelector('.materials__form-link'))).toContain('去修改');
+  expect(uploads).toHaveLength(0);
+});
+
+test('without the case detail the page cannot tell what may change: it offers a reload', async () => {
+  loggedIn();
+  let failing = true;
+  server({
+    routes: {
+      [`GET ${BASE}`]: () => (failing ? NETWORK_FAILURE : { data: caseDetail() }),
+    },
+  });
+  fakeDownloads();
+
+  const page = await openMaterials();
+  expect(textOf(page)).toContain('网络连接失败');
+  expect(page.querySelector('.entry')).toBeUndefined();
+
+  failing = false;
+  page.querySelector('.materials__reload').dispatchEvent('tap');
+  await settle();
+  expect(entries(page)).toHaveLength(4);
+  expect(page.querySelectorAll('.entry__upload')).toHaveLength(4);
 });
 
 test('tapping a file opens it: a PDF in the document viewer, an image in the previewer', async () => {

@@ -1,5 +1,5 @@
 const { loadPage, renderPage, textOf, wordsOf } = require('./helpers/page');
-const { loggedIn, useMemoryStorage, fakeServer, NETWORK_FAILURE, settle } = require('./helpers/fake-wx');
+const { loggedIn, useMemoryStorage, fakeServer, errorBody, NETWORK_FAILURE, settle } = require('./helpers/fake-wx');
 const { TRANSFER, OTHER_TYPE, caseDetail } = require('./helpers/cases');
 
 let pageId;
@@ -92,7 +92,7 @@ test('the server’s field errors are shown under the fields', async () => {
   loggedIn();
   server(() => ({
     status: 422,
-    data: { code: 'validation_failed', message: '提交的信息有误', errors: { unit_number: ['不动产单元号应为28位'] } },
+    data: errorBody('VALIDATION_FAILED', '提交的信息有误，请检查后重试', { fields: { unit_number: ['不动产单元号应为28位'] } }),
   }));
   const page = await openNew();
 

@@ -11,9 +11,10 @@ function byCode(list, key = 'code') {
   return map;
 }
 
-// details: {missing_sections: [code], missing_materials: [{item, role}],
-// unconfirmed: [{role_label, name_masked}], roles: [{role, label, problem}]}.
-// businessType: the entry of GET /business-types (titles, material names, role labels).
+// details (CASE_INCOMPLETE): {missing_sections: [code], roles: [{role, label, problem}],
+// missing_materials: [{item, name, role, role_label}], unconfirmed: [{role, role_label, name_masked}]}.
+// businessType: the entry of GET /business-types (section titles; names and
+// labels missing from the details are looked up there).
 function presentIncomplete(details, businessType) {
   const type = businessType || {};
   const sections = byCode(type.form_sections);
@@ -28,7 +29,7 @@ function presentIncomplete(details, businessType) {
     lines.push({ key: `section-${code}`, text: `“${title}”尚未填写完整`, target: 'step', step: code, action: '去填写' });
   });
   (data.missing_materials || []).forEach((entry) => {
-    const name = (materials[entry.item] && materials[entry.item].name) || entry.item || UNKNOWN;
+    const name = entry.name || (materials[entry.item] && materials[entry.item].name) || entry.item || UNKNOWN;
     const role = entry.role_label || (roles[entry.role] && roles[entry.role].label) || '';
     lines.push({
       key: `material-${entry.item}-${entry.role}`,
@@ -38,10 +39,11 @@ function presentIncomplete(details, businessType) {
       action: '去上传',
     });
   });
-  (data.roles || []).forEach((entry) => {
+  // One role may have several problems (too few applicants, their shares).
+  (data.roles || []).forEach((entry, index) => {
     const label = entry.label || (roles[entry.role] && roles[entry.role].label) || entry.role || '';
     lines.push({
-      key: `role-${entry.role}`,
+      key: `role-${entry.role}-${index}`,
       text: `${label}：${entry.problem || '申请人不符合要求'}`,
       target: applicantsSection ? 'step' : '',
       step: applicantsSection ? applicantsSection.code : '',
@@ -51,7 +53,9 @@ function presentIncomplete(details, businessType) {
   (data.unconfirmed || []).forEach((entry, index) => {
     lines.push({
       key: `unconfirmed-${index}`,
-      text: `${entry.role_label || '申请人'} ${entry.name_masked || ''} 尚未确认申请内容`.replace(/\s+/g, ' ').trim(),
+      text: `${entry.role_label || (roles[entry.role] && roles[entry.role].label) || '申请人'} ${entry.name_masked || ''} 尚未确认申请内容`
+        .replace(/\s+/g, ' ')
+        .trim(),
       target: '',
       step: '',
       action: '',

@@ -59,7 +59,10 @@ function valueOf(definition, field) {
     case 'boolean':
       return { value: Boolean(field.checked) };
     case 'choice': {
-      const choice = choiceList(definition)[field.choiceIndex];
+      // Nothing picked yet (index -1) is sent as null: a choice has no default,
+      // so a required one is refused by the server (此项为必填项).
+      const index = Number(field.choiceIndex);
+      const choice = Number.isInteger(index) && index >= 0 ? choiceList(definition)[index] : undefined;
       return { value: choice ? choice.value : null };
     }
     case 'money': {

@@ -15,16 +15,15 @@ const { CASE_PAGES, caseUrl, runClaimAction, takePendingClaimAction } = require(
 
 const CHECK_TONES = { passed: 'success', failed: 'danger', waiting: 'warning', pending: 'muted' };
 
-// Step, department and actor, without repeating a department the step
-// already names ("税务局退回补正 · 税务局审核员", not "… · 税务局 · …").
+// The step and the actor: the step's label already names the department
+// ("税务局退回补正 · 税务局审核员"), so the department is not repeated.
 function timelineMeta(entry) {
-  const step = entry.step_label || '';
-  const department = entry.department_label && !step.includes(entry.department_label) ? entry.department_label : '';
-  return [step, department, entry.actor_role_label].filter(Boolean).join(' · ');
+  return [entry.step_label, entry.actor_role_label].filter(Boolean).join(' · ');
 }
 
 function presentCase(item) {
   const actions = item.allowed_actions || [];
+  const materialsEditable = Boolean(item.materials_editable);
   return {
     caseNumber: item.case_number,
     businessTypeName: (item.business_type && item.business_type.name) || '',
@@ -43,6 +42,7 @@ function presentCase(item) {
     canConfirm: actions.includes('confirm'),
     canSubmit: actions.includes('submit'),
     canWithdraw: actions.includes('withdraw'),
+    materialsEditable,
     applicants: (item.applicants || []).map((applicant, index) => ({
       key: `${applicant.role}-${index}`,
       roleLabel: applicant.role_label,
@@ -70,8 +70,8 @@ function presentCase(item) {
       statusLabel: check.status_label,
       message: check.message || '',
     })),
-    // Materials can be replaced whenever the case is returned; sections only
-    // while the server allows editing them.
+    // A returned material can be fixed while the server says materials may
+    // change (materials_editable); a returned section while editing is allowed.
     returnedItems: (item.returned_items || []).map((entry, index) => {
       const name = entry.name || entry.code || '';
       const isMaterial = entry.kind === 'material';
@@ -79,7 +79,7 @@ function presentCase(item) {
         key: `${entry.kind}-${entry.code}-${entry.role || ''}-${index}`,
         target: isMaterial ? 'materials' : 'form',
         step: entry.kind === 'section' ? entry.code : '',
-        fixable: isMaterial || actions.includes('edit'),
+        fixable: isMaterial ? materialsEditable : actions.includes('edit'),
         name: entry.role_label ? `${name}（${entry.role_label}）` : name,
         reason: entry.reason || '',
         departmentLabel: entry.department_label || '',

@@ -1,6 +1,12 @@
 // Answers of the combined-application API (一窗受理) shared by the page tests.
 const CASE_NUMBER = 'ZH2026112300001';
 
+// Yes/no questions are choices without a default (an untouched switch would answer "no").
+const YES_NO = [
+  { value: 'yes', label: '是' },
+  { value: 'no', label: '否' },
+];
+
 const TRANSFER = {
   code: 'transfer',
   name: '转移登记（二手房买卖）',
@@ -60,7 +66,8 @@ const TRANSFER = {
       title: '计税申报',
       kind: 'fields',
       fields: [
-        { name: 'buyer_first_home', label: '买受人家庭是否首套住房', type: 'boolean', required: true, choices: null, max_length: null, help: '影响契税税率' },
+        { name: 'buyer_first_home', label: '买受人家庭是否首套住房', type: 'choice', required: true, choices: YES_NO, max_length: null, help: '影响契税税率，由税务部门核定' },
+        { name: 'seller_only_home_over_5_years', label: '出卖人家庭唯一住房且满五年', type: 'choice', required: true, choices: YES_NO, max_length: null, help: null },
       ],
     },
   ],
@@ -110,6 +117,7 @@ function caseDetail(overrides = {}) {
     review: [],
     due_at: null,
     clock_label: null,
+    materials_editable: true,
     confirmation_needed: false,
     application_pdf_url: null,
     ...overrides,
