@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit, validators
 from app.accounts.models import Account
-from app.audit import ActorType, AuditRecord
+from app.audit import ActorType
 from app.cases.models import BusinessType, Case, CaseApplicant, PropertyUnit
 from app.cases.workflow import FINAL_STATUSES, CaseStatus, allowed_targets, can_move
 from app.counters import next_value
@@ -159,15 +159,6 @@ def get_case_for(account: Account, case_number: str) -> Case:
     return case
 
 
-def timeline(case: Case) -> list[AuditRecord]:
-    return list(db.session.scalars(
-        select(AuditRecord).where(
-            AuditRecord.entity_type == "case", AuditRecord.entity_id == case.case_number,
-            AuditRecord.action.in_(["case.created", "case.transition"]),
-        ).order_by(AuditRecord.occurred_at, AuditRecord.id)
-    ))
-
-
 def transition(
     case: Case,
     target: CaseStatus,
@@ -222,19 +213,6 @@ def withdraw(account: Account, case_number: str, channel: str) -> Case:
 
 
 
-def submit(account: Account, case_number: str, channel: str) -> Case:
-    """The applicant submits (or resubmits after a return); needs a verified identity.
-
-    The application issue adds the completeness checks and every applicant's
-    confirmation; the identity claim itself is checked at the API edge.
-    """
-    case = get_case_for(account, case_number)
-    return transition(
-        case, CaseStatus.SUBMITTED, actor_type=ActorType.CITIZEN, actor_id=account.id,
-        channel=channel, reason="申请人提交",
-    )
-
-
 def citizen_actions(case: Case) -> list[str]:
     """What the applicant may do now (the mini-program shows these buttons)."""
     actions = []
@@ -245,26 +223,3 @@ def citizen_actions(case: Case) -> list[str]:
     if can_move(case.status_enum, CaseStatus.WITHDRAWN, rules):
         actions.append("withdraw")
     return actions
-
-
-def citizen_view(case: Case) -> dict[str, Any]:
-    """A case as its applicant sees it: other parties masked, the status timeline."""
-    return {
-        "case_number": case.case_number,
-        "business_type": case.business_type,
-        "status": case.status,
-        "unit": case.unit,
-        "created_at": case.created_at,
-        "updated_at": case.updated_at,
-        "applicants": [
-            {"role": a.role, "role_label": case.business_type.role_label(a.role),
-             "name_masked": a.person.name_masked}
-            for a in case.applicants
-        ],
-        "timeline": [
-            {"status": e.after["status"], "status_label": CaseStatus(e.after["status"]).label,
-             "at": e.occurred_at}
-            for e in timeline(case) if e.after and "status" in e.after
-        ],
-        "allowed_actions": citizen_actions(case),
-    }

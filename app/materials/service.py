@@ -20,10 +20,10 @@ from app.db import db
 from app.errors import CaseNotEditable, CaseStateConflict, NotFound
 from app.materials import content
 from app.materials.errors import (
+    MaterialContentMismatch,
     MaterialDuplicate,
     MaterialEmpty,
     MaterialItemUnknown,
-    MaterialContentMismatch,
     MaterialRoleMismatch,
     MaterialTooLarge,
 )
