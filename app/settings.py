@@ -92,8 +92,18 @@ DEFAULTS: dict[str, Any] = {
     # The CJK font for PDFs (Debian fonts-wqy-microhei, installed by `make install`).
     "CJK_FONT_PATH": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     # Case materials (issue 4): file storage and upload limits.
-    "STORAGE_BACKEND": "disk",  # disk (s3 to come with its SDK)
+    "STORAGE_BACKEND": "disk",  # disk | s3
+    "STORAGE_ENCRYPTION": True,  # AES-GCM on every stored file; refused off in production
     "STORAGE_DISK_ROOT": "",  # empty: <INSTANCE_DIR>/files
+    # STORAGE_BACKEND=s3: any S3-compatible service (MinIO, Tencent COS, Aliyun OSS…).
+    "STORAGE_S3_ENDPOINT_URL": "",  # empty: AWS's own endpoint; https in production
+    "STORAGE_S3_REGION": "us-east-1",
+    "STORAGE_S3_BUCKET": "",
+    "STORAGE_S3_ACCESS_KEY_ID": "",
+    "STORAGE_S3_SECRET_ACCESS_KEY": "",
+    "STORAGE_S3_PREFIX": "",  # e.g. "materials/": object keys start with it
+    # path (MinIO) | virtual (Aliyun OSS; Tencent COS buckets created since 2024) | auto
+    "STORAGE_S3_ADDRESSING_STYLE": "path",
     "MATERIAL_MAX_BYTES": 10 * 1024 * 1024,
     "MATERIAL_MAX_DIMENSION": 4000,
     "MATERIAL_MAX_PIXELS": 50_000_000,

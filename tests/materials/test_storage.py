@@ -16,9 +16,11 @@ from app.materials.storage import (
     FileMissing,
     InvalidKey,
     StorageError,
+    StorageNotConfigured,
     derive_file_key,
     make_storage,
 )
+from app.settings import SettingsError
 
 DATA_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
 MARKER = b"ID-CARD-PHOTO-\xe5\xbc\xa0\xe4\xb8\x89-440402199001010018"
@@ -84,8 +86,9 @@ def test_the_registry_builds_encrypted_disk_storage_under_the_instance_directory
 
 
 def test_an_unknown_backend_stops_with_a_clear_error(tmp_path):
-    with pytest.raises(StorageError, match="s3"):
-        make_storage({"STORAGE_BACKEND": "s3", "INSTANCE_DIR": str(tmp_path)})
+    with pytest.raises(StorageNotConfigured, match="'ftp'.*available: disk, s3") as error:
+        make_storage({"STORAGE_BACKEND": "ftp", "INSTANCE_DIR": str(tmp_path)})
+    assert isinstance(error.value, StorageError) and isinstance(error.value, SettingsError)
 
 
 # --- encryption at rest ----------------------------------------------------------------
