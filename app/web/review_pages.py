@@ -225,3 +225,55 @@ def case_counter_payment(case_number: str) -> ResponseReturnValue:
                 case_number, g.staff, request.form.get("reference", ""), amount_fen),
                 "已登记窗口缴费")
     return redirect(url_for("admin.case_desk", case_number=case_number))
+
+
+# --- the working-day calendar (supervisors) ------------------------------------------------
+
+@bp.get("/calendar")
+@staff_required(StaffRole.SUPERVISOR)
+def calendar_month() -> ResponseReturnValue:
+    from app.timeutil import local_date
+    from app.workdays import service as workdays
+
+    today = local_date()
+    try:
+        year, month = (int(p) for p in request.args.get("month", "").split("-"))
+        if not (2000 <= year <= 2100 and 1 <= month <= 12):
+            raise ValueError
+    except ValueError:
+        year, month = today.year, today.month
+    previous = f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+    following = f"{year + 1}-01" if month == 12 else f"{year}-{month + 1:02d}"
+    return render_template(
+        "admin/calendar.html", days=workdays.month_days(year, month), year=year, month=month,
+        previous=previous, following=following, covered=workdays.library_covers(year),
+        form=CsrfForm())
+
+
+@bp.post("/calendar")
+@staff_required(StaffRole.SUPERVISOR)
+def calendar_set() -> ResponseReturnValue:
+    from datetime import date as date_type
+
+    from app.workdays import service as workdays
+
+    month = request.args.get("month", "")
+    if CsrfForm().validate_on_submit():
+        try:
+            day = date_type.fromisoformat(request.form.get("day", ""))
+        except ValueError:
+            flash("请选择日期", "error")
+            return redirect(url_for("admin.calendar_month", month=month))
+        kind = request.form.get("kind")
+        who = {"channel": Channel.ADMIN, "actor_type": ActorType.STAFF, "actor_id": g.staff.id,
+               "updated_by": f"staff:{g.staff.username}"}
+        if kind == "unset":
+            _act(lambda: workdays.remove_override(day, **who), "已恢复为法定日历")
+        elif kind in ("workday", "holiday"):
+            _act(lambda: workdays.set_override(
+                day, is_workday=kind == "workday", note=request.form.get("note", ""), **who),
+                "已保存")
+        else:
+            flash("请选择工作日或休息日", "error")
+        month = f"{day.year}-{day.month:02d}"
+    return redirect(url_for("admin.calendar_month", month=month))
