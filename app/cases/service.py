@@ -204,7 +204,10 @@ def transition(
 
 
 def withdraw(account: Account, case_number: str, channel: str) -> Case:
+    from app.review.service import close_active
+
     case = get_case_for(account, case_number)
+    close_active(case)
     return transition(
         case, CaseStatus.WITHDRAWN, actor_type=ActorType.CITIZEN, actor_id=account.id,
         channel=channel, reason="申请人撤回",

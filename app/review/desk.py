@@ -222,5 +222,6 @@ def reject_case(case_number: str, staff: StaffIdentity, reason: str) -> Case:
         {"case_number": case.case_number, "status_label": "不予登记",
          "hint": "请在小程序查看理由"},
         f"case_rejected:{case.case_number}")
+    review.close_active(case)
     return transition(case, CaseStatus.REJECTED, actor_type=ActorType.STAFF, actor_id=staff.id,
                       channel=Channel.ADMIN, reason=f"不予登记：{reason}")

@@ -30,11 +30,13 @@ class TaskStatus(enum.StrEnum):
     APPROVED = "approved"
     RETURNED = "returned"
     SUPERSEDED = "superseded"  # replaced by the task of a later round
+    CLOSED = "closed"  # the case was withdrawn or refused while the task was open
 
     @property
     def label(self) -> str:
         return {"open": "待审核", "claimed": "审核中", "approved": "已通过",
-                "returned": "已退回补正", "superseded": "已重新审核"}[self.value]
+                "returned": "已退回补正", "superseded": "已重新审核",
+                "closed": "已终止"}[self.value]
 
 
 class ReviewTask(Model):

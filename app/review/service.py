@@ -439,6 +439,16 @@ def citizen_review(case: Case) -> list[dict[str, Any]]:
     return rows
 
 
+def close_active(case: Case) -> int:
+    """The case ended (withdrawn, refused): its open tasks leave the queues (no commit)."""
+    result = db.session.execute(
+        update(ReviewTask).where(ReviewTask.case_id == case.id,
+                                 ReviewTask.status.in_(list(ACTIVE)))
+        .values(status=TaskStatus.CLOSED, version=ReviewTask.version + 1)
+        .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def pending_count(department: Department) -> int:
     return db.session.scalar(
         select(func.count()).select_from(ReviewTask).join(Case, Case.id == ReviewTask.case_id)

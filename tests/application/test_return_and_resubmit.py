@@ -140,5 +140,16 @@ def test_the_registration_department_can_refuse_with_a_reason(
     run_once()
     assert any(number in m["text"] and "不予登记" in m["text"]
                for m in sandbox.state.sms_messages())
-    # Refused cases leave the queues.
+    # Refused cases leave the queues; their open tasks are closed.
     assert number not in reviewers["tax"].client.get("/admin/review").get_data(as_text=True)
+    assert task_of(number, "tax").status == "closed"
+
+
+def test_withdrawing_during_review_closes_the_open_tasks(
+        app: Any, buyer: Citizen, seller: Citizen, reviewers: dict[str, Reviewer]) -> None:
+    number = _accepted_case(buyer, seller)
+    reviewers["housing"].approve(number)
+    withdrawn = buyer.post(f"/api/cases/{number}/withdraw")
+    assert withdrawn.status_code == 200 and withdrawn.get_json()["status"] == "withdrawn"
+    assert task_of(number, "tax").status == "closed"
+    assert task_of(number, "housing").status == "approved"  # decisions stay as they were
