@@ -1,0 +1,1 @@
+"""Payment gateways behind one interface (see base.py): WeChat Pay, Alipay."""
