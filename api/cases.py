@@ -14,6 +14,7 @@ from api.schemas import (
     CaseDetailSchema,
     CaseFormSchema,
     CaseSchema,
+    FeesSchema,
 )
 from api.security import (
     BEARER,
@@ -176,3 +177,14 @@ def application_pdf(case_number: str) -> Any:
     document, data = application.read_application_form(current_citizen().account, case_number)
     return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
                      download_name=f"{case_number}-application-{document.submission}.pdf")
+
+
+@blp.route("/<case_number>/fees", methods=["GET"])
+@citizen_required
+@blp.response(200, FeesSchema)
+@blp.doc(security=BEARER)
+def case_fees(case_number: str) -> Any:
+    """已核定的全部税费（各部门的每一项与合计，单位：分）"""
+    from app.fees.service import citizen_fees
+
+    return citizen_fees(service.get_case_for(current_citizen().account, case_number))

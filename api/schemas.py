@@ -238,3 +238,20 @@ class BusinessTypeSchema(StrictSchema):
         from app.cases.form import SECTIONS
 
         return [SECTIONS[code].public() for code in obj.definition.get("form_sections", [])]
+
+
+class FeeItemSchema(StrictSchema):
+    item = fields.String(metadata={"example": "deed_tax"})
+    name = fields.String(metadata={"example": "契税"})
+    department = fields.String()
+    department_label = fields.String(metadata={"example": "税务局"})
+    amount_fen = fields.Integer(metadata={"description": "金额（分）"})
+    basis = fields.String(metadata={"description": "计算依据"})
+    exempt = fields.Boolean()
+
+
+class FeesSchema(StrictSchema):
+    case_number = fields.String()
+    items = fields.List(fields.Nested(FeeItemSchema))
+    total_fen = fields.Integer(metadata={"description": "合计（分）"})
+    assessed_at = UtcDateTime(allow_none=True)

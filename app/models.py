@@ -6,6 +6,7 @@ from app.audit import AuditRecord
 from app.cases.models import BusinessType, Case, CaseApplicant, CaseDocument, PropertyUnit
 from app.checks.models import CaseCheck
 from app.counters import Counter
+from app.fees.models import CaseFee
 from app.identity.models import (
     ConsentRecord,
     CounterAppointment,
@@ -24,6 +25,7 @@ from app.staff.models import StaffRoleGrant, StaffUser
 from app.workdays.models import CalendarDay
 
 __all__ = [
+    "CaseFee",
     "CalendarDay",
     "ReviewTask",
     "ReviewNote",

@@ -61,12 +61,13 @@ DEFAULTS: dict[str, Any] = {
     "TENCENT_SMS_SCHEME": "https",
     "SMS_TEMPLATE_IDS": {"login_code": "1000001", "case_returned": "1000002",
                          "case_accepted": "1000003", "case_registered": "1000004",
-                         "case_rejected": "1000005"},
+                         "case_rejected": "1000005", "fees_assessed": "1000006"},
     # WeChat subscribe-message template ids, by the same logical names.
     "WECHAT_TEMPLATE_IDS": {"case_returned": "bdc-case-returned",
                             "case_accepted": "bdc-case-accepted",
                             "case_registered": "bdc-case-registered",
-                            "case_rejected": "bdc-case-rejected"},
+                            "case_rejected": "bdc-case-rejected",
+                            "fees_assessed": "bdc-fees-assessed"},
     # Development server (make run).
     "APP_HOST": "127.0.0.1",
     "APP_PORT": 8000,

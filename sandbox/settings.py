@@ -23,7 +23,7 @@ SANDBOX_SETTING_KEYS = (*REQUIRED_KEYS, "SMS_TEMPLATE_IDS")
 # Same default as the platform's settings: logical template name → Tencent template id.
 DEFAULT_SMS_TEMPLATE_IDS = {"login_code": "1000001", "case_returned": "1000002",
                             "case_accepted": "1000003", "case_registered": "1000004",
-                            "case_rejected": "1000005"}
+                            "case_rejected": "1000005", "fees_assessed": "1000006"}
 
 
 class SandboxSettingsError(RuntimeError):

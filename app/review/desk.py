@@ -21,6 +21,7 @@ from app.cases.workflow import CaseStatus, can_move
 from app.checks import service as checks
 from app.db import db
 from app.errors import CaseStateConflict, NotFound, ValidationFailed
+from app.fees import service as fees
 from app.review import service as review
 from app.review.models import Department, TaskStatus
 from app.staff.service import StaffIdentity
@@ -82,6 +83,9 @@ def staff_case_view(case: Case) -> dict[str, Any]:
         "clock": clock,
         "application_form": application.latest_application_form(case),
         "can_register": can_register(case),
+        "fees": fees.current_fees(case),
+        "fee_preview": fees.compute(case) if case.status_enum == CaseStatus.ACCEPTED else [],
+        "yuan": fees.yuan,
         "can_record_payment": can_move(case.status_enum, CaseStatus.PAID,
                                        case.business_type.rules),
     }

@@ -59,6 +59,8 @@ class ReviewTask(Model):
     # What the approval relied on:
     # {"materials": {"item:role": [sha256…]}, "sections": {code: digest}}
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What the decision fixed besides yes/no, e.g. the tax reviewer's {"deed_tax_fen": …}.
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

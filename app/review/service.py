@@ -284,8 +284,17 @@ def _decidable_case(task: ReviewTask) -> Case:
     return case
 
 
-def approve(task_id: int, staff: StaffIdentity, note: str | None = None) -> ReviewTask:
+def approve(task_id: int, staff: StaffIdentity, note: str | None = None,
+            deed_tax_fen: int | None = None) -> ReviewTask:
+    """Approve; the tax reviewer thereby confirms the deed tax (or sets it: ``deed_tax_fen``)."""
     task = get_task(task_id, staff)
+    decision = None
+    if deed_tax_fen is not None:
+        if task.department != Department.TAX:
+            raise ValidationFailed({"deed_tax": ["只有税务部门核定契税"]})
+        if not 0 <= deed_tax_fen <= 10**12:
+            raise ValidationFailed({"deed_tax": ["契税金额不正确"]})
+        decision = {"deed_tax_fen": deed_tax_fen}
     case = _decidable_case(task)
     if case.status_enum != CaseStatus.ACCEPTED:
         db.session.rollback()
@@ -293,7 +302,7 @@ def approve(task_id: int, staff: StaffIdentity, note: str | None = None) -> Revi
     seen = evidence(case, task.department)
     if not _conditional(task.id, _mine_or_open(staff), status=TaskStatus.APPROVED,
                         decided_by=staff.id, decided_at=utcnow(), evidence=seen,
-                        claimed_by=staff.id):
+                        claimed_by=staff.id, decision=decision):
         db.session.rollback()
         raise TaskAlreadyTaken()
     if note:
@@ -314,7 +323,20 @@ def advance_if_approved(case: Case) -> bool:
             for d in case.business_type.departments):
         db.session.rollback()
         return False
-    transition(case, CaseStatus.FEES_ASSESSED, reason="各部门并联审核通过", **SYSTEM)
+    from app.fees import service as fees
+    from app.notifications import service as notifications
+
+    tax = tasks.get(Department.TAX)
+    deed_tax_fen = ((tax.decision or {}).get("deed_tax_fen") if tax else None)
+    assessed = fees.assess(case, deed_tax_fen)
+    # The payment notice goes out with the assessment, in the same transaction.
+    notifications.enqueue(
+        case_accounts(case), "fees_assessed",
+        {"case_number": case.case_number, "total_yuan": fees.yuan(fees.total_fen(assessed)),
+         "status_label": "待缴费", "hint": "请在小程序中一次缴清"},
+        f"fees_assessed:{case.case_number}:{case.submission_count}")
+    transition(case, CaseStatus.FEES_ASSESSED, reason="各部门并联审核通过，税费已核定",
+               **SYSTEM)
     return True
 
 

@@ -101,8 +101,25 @@ def review_release(task_id: int) -> ResponseReturnValue:
 def review_approve(task_id: int) -> ResponseReturnValue:
     if CsrfForm().validate_on_submit():
         note = (request.form.get("note") or "").strip() or None
-        _act(lambda: service.approve(task_id, g.staff, note), "审核通过")
+        raw = (request.form.get("deed_tax") or "").strip()
+        try:
+            deed_tax_fen = _fen(raw) if raw else None
+        except ValueError:
+            flash("核定契税金额应为元，最多两位小数", "error")
+            return _back(task_id)
+        _act(lambda: service.approve(task_id, g.staff, note, deed_tax_fen), "审核通过")
     return _back(task_id)
+
+
+def _fen(yuan: str) -> int:
+    """'1234.56' → 123456, exactly; more than two decimals or a negative amount: ValueError."""
+    try:
+        value = Decimal(yuan.replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(yuan) from None
+    if value < 0 or value != value.quantize(Decimal("0.01")) or not value.is_finite():
+        raise ValueError(yuan)
+    return int(value * 100)
 
 
 def _return_items() -> list[dict[str, Any]]:
@@ -217,8 +234,8 @@ def case_desk() -> ResponseReturnValue:
 def case_counter_payment(case_number: str) -> ResponseReturnValue:
     if CsrfForm().validate_on_submit():
         try:
-            amount_fen = int(Decimal(request.form.get("amount", "")) * 100)
-        except (InvalidOperation, ValueError):
+            amount_fen = _fen(request.form.get("amount", ""))
+        except ValueError:
             flash("请填写正确的金额（元，最多两位小数）", "error")
         else:
             _act(lambda: desk.record_counter_payment(
