@@ -23,8 +23,13 @@ from app.register.models import Encumbrance, RegisterEntry, RegisterOwner
 from app.review.models import ReviewNote, ReviewTask
 from app.staff.models import StaffRoleGrant, StaffUser
 from app.workdays.models import CalendarDay
+from payments.models import LedgerEntry, OrderItem, PaymentEvent, PaymentOrder
 
 __all__ = [
+    "PaymentOrder",
+    "PaymentEvent",
+    "OrderItem",
+    "LedgerEntry",
     "CaseFee",
     "CalendarDay",
     "ReviewTask",

@@ -1,0 +1,156 @@
+"""Paying a case's fees in one step: the application's side of payments/.
+
+The citizen asks for one order covering every assessed item; the result is trusted only
+from the gateway's verified notification or an order query, never from the client.
+A case paid twice (both gateways) keeps the first payment; the second is flagged for a
+refund and the helpdesk is told.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app, url_for
+
+from app import audit
+from app.accounts.models import Account
+from app.audit import ActorType, Channel
+from app.cases.models import Case
+from app.cases.service import get_case_for, transition
+from app.cases.workflow import CaseStatus, can_move
+from app.db import db
+from app.errors import CaseStateConflict, NotFound, ValidationFailed
+from app.fees import service as fees
+from app.timeutil import utcnow
+from payments import service as payments
+from payments.gateways.base import Gateway, NotificationRejected, PaymentResult
+from payments.models import PaymentOrder
+
+logger = logging.getLogger(__name__)
+
+
+def gateways() -> dict[str, Gateway]:
+    return dict(current_app.extensions.get("bdc.gateways", {}))
+
+
+def gateway(name: str) -> Gateway:
+    found = gateways().get(name)
+    if found is None:
+        raise ValidationFailed({"gateway": ["不支持的支付方式"]})
+    return found
+
+
+def payable(case: Case) -> bool:
+    return can_move(case.status_enum, CaseStatus.PAID, case.business_type.rules)
+
+
+def start_payment(account: Account, case_number: str, gateway_name: str,
+                  channel: str) -> PaymentOrder:
+    case = get_case_for(account, case_number)
+    if not payable(case):
+        raise CaseStateConflict("办件当前无需缴费或已缴费", status=case.status)
+    chosen = gateway(gateway_name)
+    items = [payments.ItemIn(f.id, f.item_code, f.name, f.department, f.amount_fen)
+             for f in fees.current_fees(case) if f.amount_fen > 0]
+    if not items:
+        raise CaseStateConflict("该办件无需缴纳费用", status=case.status)
+    openid = account.wechat_openid if gateway_name == "wechat" else None
+    if gateway_name == "wechat" and not openid:
+        raise ValidationFailed({"gateway": ["微信支付需要在小程序中登录"]})
+    base = str(current_app.config.get("PAYMENT_NOTIFY_BASE_URL") or "").rstrip("/")
+    return payments.open_order(
+        gateway=chosen, case_id=case.id, payer_account_id=account.id, items=items,
+        channel=channel, description=f"不动产登记税费 {case.case_number}",
+        payer_openid=openid,
+        notify_url=base + url_for("payments.notify", gateway_name=gateway_name),
+        return_url=None)
+
+
+def order_for(account: Account, out_trade_no: str) -> PaymentOrder:
+    order = db.session.scalar(db.select(PaymentOrder).where(
+        PaymentOrder.out_trade_no == out_trade_no))
+    if order is None:
+        raise NotFound("未找到该支付订单")
+    case = db.session.get(Case, order.case_id)
+    assert case is not None
+    get_case_for(account, case.case_number)  # 404 for anyone else
+    return order
+
+
+def settle(gateway_obj: Gateway, result: PaymentResult, source: str) -> payments.Applied:
+    """Apply a verified result; move the case to paid; commit once."""
+    applied = payments.apply_result(gateway_obj, result, source)
+    order = applied.order
+    if applied.newly_paid and order is not None:
+        case = db.session.get(Case, order.case_id)
+        assert case is not None
+        audit.record(actor_type=ActorType.SYSTEM, actor_id=gateway_obj.name,
+                     channel=Channel.SYSTEM, action="payment.paid", entity_type="case",
+                     entity_id=case.case_number,
+                     after={"out_trade_no": order.out_trade_no, "amount_fen": order.amount_fen,
+                            "gateway": order.gateway, "source": source})
+        if payable(case):
+            transition(case, CaseStatus.PAID, actor_type=ActorType.SYSTEM,
+                       actor_id=gateway_obj.name, channel=Channel.SYSTEM,
+                       reason=f"一次缴清 {fees.yuan(order.amount_fen)} 元", commit=False)
+        else:
+            # Paid twice (the other gateway, or the counter): flagged for a refund.
+            audit.record(actor_type=ActorType.SYSTEM, actor_id=gateway_obj.name,
+                         channel=Channel.SYSTEM, action="payment.double_payment",
+                         entity_type="case", entity_id=case.case_number,
+                         after={"out_trade_no": order.out_trade_no})
+            logger.warning("case %s paid twice: order %s to refund", case.case_number,
+                           order.out_trade_no)
+    db.session.commit()
+    return applied
+
+
+def handle_notification(gateway_name: str, body: bytes, headers: dict[str, str],
+                        form: dict[str, str]) -> tuple[bytes, str, int]:
+    """Verify, record and apply one notification; the exact answer the gateway expects."""
+    chosen = gateways().get(gateway_name)
+    if chosen is None:
+        raise NotFound("未知的支付渠道")
+    try:
+        result = chosen.parse_notification(body, headers, form)
+    except NotificationRejected as rejected:
+        payments.record_rejected(gateway_name, "notification", rejected.reason)
+        db.session.commit()
+        ack = chosen.ack(False)
+        return ack.body, ack.content_type, ack.status
+    applied = settle(chosen, result, "notification")
+    # Unknown orders and mismatches are refused (the gateway retries; logged each time).
+    ack = chosen.ack(applied.outcome in ("applied", "duplicate", "not_paid"))
+    return ack.body, ack.content_type, ack.status
+
+
+def query_open_orders() -> int:
+    """The job: ask the gateway about open orders whose notification never came."""
+    done = 0
+    for order in payments.due_for_query(utcnow()):
+        chosen = gateways().get(order.gateway)
+        if chosen is None:
+            continue
+        try:
+            result = chosen.query(order.out_trade_no)
+        except Exception as exc:  # one gateway down must not stop the others
+            logger.warning("order query %s: %s", order.out_trade_no, exc)
+            db.session.rollback()
+            continue
+        settle(chosen, result, "query")
+        if order.expires_at < utcnow() and order.status_enum in payments.OPEN:
+            payments.close_expired(order, chosen)
+            db.session.commit()
+        done += 1
+    return done
+
+
+def order_view(order: PaymentOrder) -> dict[str, Any]:
+    return {"out_trade_no": order.out_trade_no, "gateway": order.gateway,
+            "status": order.status, "status_label": order.status_enum.label,
+            "amount_fen": order.amount_fen, "expires_at": order.expires_at,
+            "paid_at": order.paid_at, "client_params": order.client_params or {},
+            "pay_url": order.pay_url,
+            "items": [{"name": i.name, "department": i.department, "amount_fen": i.amount_fen}
+                      for i in order.items]}

@@ -1,0 +1,128 @@
+"""Payment orders, their items, every notification or query result, refunds, the ledger."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Model, UTCDateTime
+from app.timeutil import utcnow
+
+
+class OrderStatus(enum.StrEnum):
+    CREATED = "created"  # row committed, the gateway not called yet
+    PAYING = "paying"  # the gateway has the order; waiting for the payer
+    PAID = "paid"
+    CLOSED = "closed"  # expired or closed unpaid
+    REFUNDING = "refunding"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+
+    @property
+    def label(self) -> str:
+        return {"created": "待支付", "paying": "支付中", "paid": "已支付", "closed": "已关闭",
+                "refunding": "退款中", "refunded": "已退款",
+                "partially_refunded": "部分退款"}[self.value]
+
+
+S = OrderStatus
+ORDER_EDGES: frozenset[tuple[OrderStatus, OrderStatus]] = frozenset({
+    (S.CREATED, S.PAYING), (S.CREATED, S.CLOSED), (S.CREATED, S.PAID),
+    (S.PAYING, S.PAID), (S.PAYING, S.CLOSED),
+    # A payment the gateway reports after we closed the order still took the money.
+    (S.CLOSED, S.PAID),
+    (S.PAID, S.REFUNDING), (S.PARTIALLY_REFUNDED, S.REFUNDING),
+    (S.REFUNDING, S.REFUNDED), (S.REFUNDING, S.PARTIALLY_REFUNDED),
+    (S.REFUNDING, S.PAID),  # a refund that failed, nothing refunded before
+})
+
+
+class PaymentOrder(Model):
+    __tablename__ = "payment_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
+    # Same request twice = one order: hash of (case, assessment, gateway, payer).
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    payer_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    gateway: Mapped[str] = mapped_column(String(10))
+    amount_fen: Mapped[int] = mapped_column()
+    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.CREATED, index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    transaction_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    refunded_fen: Mapped[int] = mapped_column(default=0)
+    # What the client needs to pay (wx.requestPayment parameters or a cashier URL).
+    client_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pay_url: Mapped[str | None] = mapped_column(String(2000))
+    version: Mapped[int] = mapped_column(default=1)
+
+    items: Mapped[list[OrderItem]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def status_enum(self) -> OrderStatus:
+        return OrderStatus(self.status)
+
+
+class OrderItem(Model):
+    __tablename__ = "payment_order_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("payment_orders.id"), index=True)
+    fee_id: Mapped[int] = mapped_column(ForeignKey("case_fees.id"))
+    item_code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(60))
+    department: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int] = mapped_column()
+    refunded_fen: Mapped[int] = mapped_column(default=0)
+
+    order: Mapped[PaymentOrder] = relationship(back_populates="items")
+
+
+class PaymentEvent(Model):
+    """Every notification or query result, verified or not, and what it did."""
+
+    __tablename__ = "payment_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(20))  # notification | query
+    out_trade_no: Mapped[str | None] = mapped_column(String(64), index=True)
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    amount_fen: Mapped[int | None] = mapped_column()
+    # applied | duplicate | rejected | mismatch | unknown_order | not_paid | double_payment
+    outcome: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerEntry(Model):
+    """Double entry in fen: every transaction's debits equal its credits.
+
+    Accounts: ``clearing:<gateway>`` (money the gateway holds for the platform) and
+    ``department:<code>`` (what the platform owes each department).
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (UniqueConstraint("txn", "account", "order_item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    txn: Mapped[str] = mapped_column(String(40), index=True)  # "pay:<out_trade_no>" …
+    account: Mapped[str] = mapped_column(String(40), index=True)
+    debit_fen: Mapped[int] = mapped_column(default=0)
+    credit_fen: Mapped[int] = mapped_column(default=0)
+    order_id: Mapped[int] = mapped_column(ForeignKey("payment_orders.id"), index=True)
+    order_item_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order_items.id"))
+    memo: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,247 @@
+"""Orders and what gateways say about them: idempotent, verified, double-entry.
+
+The core of payments knows orders, their items and the ledger; the case and its fees
+are the application's (app/fees/checkout.py), which calls these functions and commits.
+
+* :func:`open_order` — one order per payment request. The row is committed *before* the
+  gateway is called, so a notification can never arrive for an order we do not have;
+  the same request twice (same case, assessment, gateway and payer) returns the same
+  order.
+* :func:`apply_result` — a verified notification or query result. The app id, the
+  merchant id, the order number and the amount must match the order; anything else is
+  recorded and changes nothing. Applying the same payment twice (100 notifications, a
+  notification racing a query) changes the order once: the order row is locked and the
+  transition is conditional.
+* The ledger: a payment debits ``clearing:<gateway>`` and credits
+  ``department:<code>`` for each item; a refund reverses the items refunded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from app.db import db
+from app.timeutil import local_date, utcnow
+from payments.gateways.base import (
+    CreatedPayment,
+    Gateway,
+    GatewayUnavailable,
+    PaymentResult,
+    TradeState,
+)
+from payments.models import (
+    ORDER_EDGES,
+    LedgerEntry,
+    OrderItem,
+    OrderStatus,
+    PaymentEvent,
+    PaymentOrder,
+)
+
+logger = logging.getLogger(__name__)
+OPEN = (OrderStatus.CREATED, OrderStatus.PAYING)
+
+
+class OrderStateError(Exception):
+    def __init__(self, current: str, target: str):
+        super().__init__(f"order {current} → {target} not allowed")
+        self.current = current
+        self.target = target
+
+
+@dataclass(frozen=True)
+class ItemIn:
+    fee_id: int
+    item_code: str
+    name: str
+    department: str
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class Applied:
+    outcome: str  # applied | duplicate | rejected | mismatch | unknown_order | not_paid
+    order: PaymentOrder | None
+    newly_paid: bool = False
+
+
+def move(order: PaymentOrder, target: OrderStatus) -> None:
+    if (order.status_enum, target) not in ORDER_EDGES:
+        raise OrderStateError(order.status, target.value)
+    order.status = target
+
+
+def new_out_trade_no() -> str:
+    """'BDC' + Beijing date + 13 random digits: unique, unguessable, ≤ 32 characters."""
+    return f"BDC{local_date().strftime('%Y%m%d')}{secrets.randbelow(10**13):013d}"
+
+
+def idempotency_key(case_id: int, fee_ids: Iterable[int], gateway: str, payer: int) -> str:
+    raw = f"{case_id}|{','.join(map(str, sorted(fee_ids)))}|{gateway}|{payer}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def open_order(*, gateway: Gateway, case_id: int, payer_account_id: int, items: list[ItemIn],
+               channel: str, description: str, payer_openid: str | None, notify_url: str,
+               return_url: str | None, ttl: timedelta = timedelta(minutes=30)) -> PaymentOrder:
+    """The open order for this request, or a new one; commits."""
+    if not items or any(i.amount_fen <= 0 for i in items):
+        raise ValueError("an order needs items with positive amounts")
+    key = idempotency_key(case_id, [i.fee_id for i in items], gateway.name, payer_account_id)
+    now = utcnow()
+    order = db.session.scalar(select(PaymentOrder).where(PaymentOrder.idempotency_key == key))
+    if order is not None and (order.status_enum not in OPEN or order.expires_at > now):
+        if order.status_enum == OrderStatus.CREATED:
+            _call_gateway(order, gateway, description, payer_openid, notify_url, return_url)
+        return order
+    if order is not None:  # expired unpaid: close it and start again with a new number
+        close_expired(order, gateway)
+        order.idempotency_key = f"closed:{order.out_trade_no}"
+        db.session.commit()
+    order = PaymentOrder(
+        out_trade_no=new_out_trade_no(), idempotency_key=key, case_id=case_id,
+        payer_account_id=payer_account_id, gateway=gateway.name,
+        amount_fen=sum(i.amount_fen for i in items), status=OrderStatus.CREATED,
+        channel=channel, created_at=now, expires_at=now + ttl,
+        items=[OrderItem(fee_id=i.fee_id, item_code=i.item_code, name=i.name,
+                         department=i.department, amount_fen=i.amount_fen) for i in items],
+    )
+    db.session.add(order)
+    db.session.commit()  # before the gateway hears of it
+    _call_gateway(order, gateway, description, payer_openid, notify_url, return_url)
+    return order
+
+
+def _call_gateway(order: PaymentOrder, gateway: Gateway, description: str,
+                  payer_openid: str | None, notify_url: str, return_url: str | None) -> None:
+    created: CreatedPayment = gateway.create_payment(
+        out_trade_no=order.out_trade_no, amount_fen=order.amount_fen,
+        description=description, expires_at=order.expires_at, payer_openid=payer_openid,
+        notify_url=notify_url, return_url=return_url)
+    order = _locked(order.id)
+    order.client_params = dict(created.client_params)
+    order.pay_url = created.pay_url
+    if order.status_enum == OrderStatus.CREATED:
+        move(order, OrderStatus.PAYING)
+    db.session.commit()
+
+
+def _locked(order_id: int) -> PaymentOrder:
+    order = db.session.scalar(select(PaymentOrder).where(PaymentOrder.id == order_id)
+                              .with_for_update(of=PaymentOrder)
+                              .execution_options(populate_existing=True))
+    assert order is not None
+    return order
+
+
+def _event(gateway: str, source: str, result: PaymentResult | None, outcome: str,
+           reason: str | None = None, out_trade_no: str | None = None) -> None:
+    db.session.add(PaymentEvent(
+        gateway=gateway, source=source,
+        out_trade_no=(result.out_trade_no if result else out_trade_no),
+        transaction_id=result.transaction_id if result else None,
+        amount_fen=result.amount_fen if result else None, outcome=outcome,
+        reason=(reason or "")[:200] or None))
+    if outcome not in ("applied", "duplicate", "not_paid"):
+        logger.warning("payment %s from %s refused: %s (%s)", source, gateway, outcome, reason)
+
+
+def record_rejected(gateway: str, source: str, reason: str) -> None:
+    """A notification that failed verification: logged, nothing else (the caller commits)."""
+    _event(gateway, source, None, "rejected", reason)
+
+
+def apply_result(gateway: Gateway, result: PaymentResult, source: str) -> Applied:
+    """Apply a verified gateway statement to its order (the caller commits)."""
+    order_id = db.session.scalar(select(PaymentOrder.id).where(
+        PaymentOrder.out_trade_no == result.out_trade_no))
+    if order_id is None:
+        _event(gateway.name, source, result, "unknown_order", "no such order")
+        return Applied("unknown_order", None)
+    order = _locked(order_id)
+    problems = []
+    if order.gateway != gateway.name:
+        problems.append(f"gateway {gateway.name} for a {order.gateway} order")
+    if result.app_id is not None and result.app_id != getattr(gateway, "app_id", result.app_id):
+        problems.append("app id")
+    merchant = getattr(gateway, "merchant_id", None)
+    if merchant is not None and result.merchant_id is not None and result.merchant_id != merchant:
+        problems.append("merchant id")
+    if result.state == TradeState.PAID and result.amount_fen != order.amount_fen:
+        problems.append(f"amount {result.amount_fen} ≠ {order.amount_fen}")
+    if problems:
+        _event(gateway.name, source, result, "mismatch", "; ".join(problems))
+        return Applied("mismatch", order)
+    if result.state != TradeState.PAID:
+        if result.state == TradeState.CLOSED and order.status_enum in OPEN:
+            move(order, OrderStatus.CLOSED)
+            order.closed_at = utcnow()
+        _event(gateway.name, source, result, "not_paid", result.state.value)
+        return Applied("not_paid", order)
+    if order.paid_at is not None:
+        same = order.transaction_id == result.transaction_id
+        _event(gateway.name, source, result, "duplicate" if same else "mismatch",
+               None if same else "another transaction for a paid order")
+        return Applied("duplicate" if same else "mismatch", order)
+    move(order, OrderStatus.PAID)
+    order.paid_at = result.paid_at or utcnow()
+    order.transaction_id = result.transaction_id
+    _post_payment(order)
+    _event(gateway.name, source, result, "applied")
+    return Applied("applied", order, newly_paid=True)
+
+
+def _post_payment(order: PaymentOrder) -> None:
+    txn = f"pay:{order.out_trade_no}"
+    db.session.add(LedgerEntry(txn=txn, account=f"clearing:{order.gateway}",
+                               debit_fen=order.amount_fen, order_id=order.id,
+                               memo="收款"))
+    for item in order.items:
+        db.session.add(LedgerEntry(txn=txn, account=f"department:{item.department}",
+                                   credit_fen=item.amount_fen, order_id=order.id,
+                                   order_item_id=item.id, memo=item.name))
+
+
+def close_expired(order: PaymentOrder, gateway: Gateway) -> None:
+    """Close an unpaid order at the gateway and here (the caller commits)."""
+    try:
+        gateway.close(order.out_trade_no)
+    except GatewayUnavailable:
+        raise
+    except Exception as exc:  # the gateway may not know an order it never created
+        logger.info("close %s: %s", order.out_trade_no, exc)
+    if order.status_enum in OPEN:
+        move(order, OrderStatus.CLOSED)
+        order.closed_at = utcnow()
+
+
+def allocations(order_id: int) -> dict[str, int]:
+    """Net amount allocated to each department for an order (credits − debits)."""
+    rows = db.session.execute(
+        select(LedgerEntry.account, func.sum(LedgerEntry.credit_fen - LedgerEntry.debit_fen))
+        .where(LedgerEntry.order_id == order_id, LedgerEntry.account.like("department:%"))
+        .group_by(LedgerEntry.account)).all()
+    return {account.split(":", 1)[1]: int(total) for account, total in rows}
+
+
+def unbalanced_transactions() -> list[str]:
+    """Ledger transactions whose debits and credits differ (must always be empty)."""
+    rows = db.session.execute(
+        select(LedgerEntry.txn).group_by(LedgerEntry.txn)
+        .having(func.sum(LedgerEntry.debit_fen) != func.sum(LedgerEntry.credit_fen))).all()
+    return [row[0] for row in rows]
+
+
+def due_for_query(now: datetime, older_than: timedelta = timedelta(minutes=2),
+                  limit: int = 100) -> list[PaymentOrder]:
+    """Open orders whose notification has not come: the job asks the gateway."""
+    return list(db.session.scalars(select(PaymentOrder).where(
+        PaymentOrder.status.in_([s.value for s in OPEN]),
+        PaymentOrder.created_at <= now - older_than).order_by(PaymentOrder.id).limit(limit)))
