@@ -1,4 +1,5 @@
-"""Background jobs: retry the automatic checks that wait for a service, drain the outbox.
+"""Background jobs: retry waiting checks, settle orders whose notification never came,
+drain the outbox.
 
 ``flask --app wsgi jobs run`` runs them in a loop (one process per deployment is
 enough; every step is safe to run twice); ``jobs run-once`` runs one pass. ``make run``
@@ -21,11 +22,13 @@ logger = logging.getLogger(__name__)
 def run_once() -> dict[str, int]:
     """One pass of every job (inside an app context)."""
     from app.checks.service import run_due_checks
+    from app.fees.checkout import query_open_orders
     from app.notifications.service import drain
 
     cases = run_due_checks()
+    orders = query_open_orders()
     sent = drain()
-    return {"cases_checked": cases, **sent}
+    return {"cases_checked": cases, "orders_queried": orders, **sent}
 
 
 def _loop(app: Flask, interval: float, stop: threading.Event) -> None:
