@@ -18,12 +18,13 @@ from app.settings import load_settings
 
 
 def _start_sandbox(settings: dict) -> str:
-    from sandbox.app import create_sandbox_app
+    from sandbox.app import create_sandbox_app, sandbox_state
     from sandbox.serving import RedactingRequestHandler
     from sandbox.settings import SANDBOX_SETTING_KEYS, check_settings
 
     sandbox_app = create_sandbox_app(
         check_settings({k: settings[k] for k in SANDBOX_SETTING_KEYS}))
+    sandbox_state(sandbox_app).alipay.start_delivery_thread()
     server = make_server(settings["SANDBOX_HOST"], int(settings["SANDBOX_PORT"]), sandbox_app,
                          threaded=True, request_handler=RedactingRequestHandler)
     threading.Thread(target=server.serve_forever, name="sandbox", daemon=True).start()

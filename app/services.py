@@ -22,11 +22,13 @@ def init_services(app: Flask) -> None:
     from app.integrations.registry import make_population_registry
     from app.integrations.sms import make_sms_sender
     from app.integrations.wechat import make_wechat_api
+    from payments.gateways import make_gateways
 
     app.extensions["bdc.wechat"] = make_wechat_api(app.config)
     app.extensions["bdc.sms"] = make_sms_sender(app.config)
     app.extensions["bdc.registry"] = make_population_registry(app.config)
     app.extensions["bdc.datasharing"] = make_data_sharing(app.config)
+    app.extensions["bdc.gateways"] = make_gateways(app.config)
 
 
 def wechat_api() -> WeChatApi:

@@ -92,6 +92,27 @@ DEFAULTS: dict[str, Any] = {
     "AUTHORITY_NAME": "珠海市不动产登记中心",
     # The CJK font for PDFs (Debian fonts-wqy-microhei, installed by `make install`).
     "CJK_FONT_PATH": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    # Payments (issue 5). WeChat Pay v2 for the mini-program (appid = WECHAT_APPID),
+    # Alipay wap for mobile web; the sandbox in development.
+    "WECHATPAY_MCH_ID": "",
+    "WECHATPAY_API_KEY": "",
+    "WECHATPAY_API_BASE": "https://api.mch.weixin.qq.com/",
+    "WECHATPAY_SIGN_TYPE": "HMAC-SHA256",
+    "WECHATPAY_TIMEOUT_SECONDS": 5.0,
+    "WECHATPAY_MCH_CERT": "",  # PEM paths of the merchant's TLS client certificate (refunds)
+    "WECHATPAY_MCH_KEY": "",
+    "WECHATPAY_CLIENT_IP": "127.0.0.1",  # spbill_create_ip
+    "ALIPAY_APP_ID": "",
+    "ALIPAY_APP_PRIVATE_KEY": "",
+    "ALIPAY_PUBLIC_KEY": "",
+    "ALIPAY_SELLER_ID": "",
+    "ALIPAY_SERVER_URL": "https://openapi.alipay.com/gateway.do",
+    "ALIPAY_TIMEOUT_SECONDS": 5.0,
+    # Development only: the app's public key and the sandbox's own key, for the sandbox.
+    "ALIPAY_APP_PUBLIC_KEY": "",
+    "ALIPAY_SANDBOX_PRIVATE_KEY": "",
+    # Where gateways send notifications: the platform's public https origin.
+    "PAYMENT_NOTIFY_BASE_URL": "",
     # Case materials (issue 4): file storage and upload limits.
     "STORAGE_BACKEND": "disk",  # disk | s3
     "STORAGE_ENCRYPTION": True,  # AES-GCM on every stored file; refused off in production
@@ -128,7 +149,15 @@ SANDBOX_CREDENTIAL_KEYS = (
     "TENCENT_SMS_SDK_APP_ID",
     "REGISTRY_APP_KEY",
     "REGISTRY_APP_SECRET",
+    "WECHATPAY_MCH_ID",
+    "WECHATPAY_API_KEY",
+    "ALIPAY_APP_ID",
+    "ALIPAY_APP_PRIVATE_KEY",
+    "ALIPAY_PUBLIC_KEY",
+    "ALIPAY_SELLER_ID",
 )
+# Generated with the others in development; the sandbox needs them, production never.
+DEV_ONLY_KEYS = ("ALIPAY_APP_PUBLIC_KEY", "ALIPAY_SANDBOX_PRIVATE_KEY")
 
 
 class SettingsError(RuntimeError):
@@ -152,8 +181,28 @@ def new_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
+def _rsa_pair() -> tuple[str, str]:
+    """An RSA-2048 key pair as PEM (private PKCS#1, public SubjectPublicKeyInfo)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private, public
+
+
+def _digits(n: int) -> str:
+    return "".join(str(secrets.randbelow(10)) for _ in range(n))
+
+
 def generate_dev_secrets() -> dict[str, str]:
     values = {key: new_key() for key in SECRET_KEYS}
+    app_private, app_public = _rsa_pair()
+    sandbox_private, alipay_public = _rsa_pair()
     values.update(
         WECHAT_APPID="wx" + secrets.token_hex(8),
         WECHAT_SECRET=secrets.token_hex(16),
@@ -162,19 +211,29 @@ def generate_dev_secrets() -> dict[str, str]:
         TENCENT_SMS_SDK_APP_ID=str(1400000000 + secrets.randbelow(99999999)),
         REGISTRY_APP_KEY="rk" + secrets.token_hex(8),
         REGISTRY_APP_SECRET=secrets.token_hex(24),
+        WECHATPAY_MCH_ID="16" + _digits(8),
+        WECHATPAY_API_KEY=secrets.token_hex(16),
+        ALIPAY_APP_ID="2021" + _digits(12),
+        ALIPAY_SELLER_ID="2088" + _digits(12),
+        ALIPAY_APP_PRIVATE_KEY=app_private,
+        ALIPAY_APP_PUBLIC_KEY=app_public,
+        ALIPAY_SANDBOX_PRIVATE_KEY=sandbox_private,
+        ALIPAY_PUBLIC_KEY=alipay_public,
     )
     return values
+
+
+DEV_SECRET_KEYS = (*SECRET_KEYS, *SANDBOX_CREDENTIAL_KEYS, *DEV_ONLY_KEYS)
 
 
 def load_dev_secrets(instance_dir: Path) -> dict[str, str]:
     """Read, or create once, the development secrets file (mode 0600)."""
     path = instance_dir / "dev-secrets.json"
     values: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    fresh = generate_dev_secrets()
-    if set(fresh) <= set(values):
+    if set(DEV_SECRET_KEYS) <= set(values):
         return values
     # First run, or a file from an older version: add the keys it lacks.
-    values = {**fresh, **values}
+    values = {**generate_dev_secrets(), **values}
     instance_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -197,7 +256,9 @@ def load_settings(
     settings.update(overrides or {})
 
     instance_dir = Path(settings["INSTANCE_DIR"])
-    generated_keys = SECRET_KEYS + SANDBOX_CREDENTIAL_KEYS
+    generated_keys: tuple[str, ...] = SECRET_KEYS + SANDBOX_CREDENTIAL_KEYS
+    if settings["APP_ENV"] != "production":
+        generated_keys += DEV_ONLY_KEYS
     missing = [key for key in generated_keys if not settings.get(key)]
     if missing:
         if settings["APP_ENV"] == "production":
@@ -224,4 +285,7 @@ def sandbox_endpoints(settings: Mapping[str, Any]) -> dict[str, Any]:
         "TENCENT_SMS_ENDPOINT": f"{host}:{port}",
         "TENCENT_SMS_SCHEME": "http",
         "REGISTRY_BASE_URL": f"http://{host}:{port}/",
+        "WECHATPAY_API_BASE": f"http://{host}:{port}/",
+        "ALIPAY_SERVER_URL": f"http://{host}:{port}/gateway.do",
+        "PAYMENT_NOTIFY_BASE_URL": f"http://{settings['APP_HOST']}:{settings['APP_PORT']}",
     }

@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from sandbox.app import create_sandbox_app
+from sandbox.app import create_sandbox_app, sandbox_state
 from sandbox.serving import RedactingRequestHandler
 from sandbox.settings import SandboxSettingsError, load_sandbox_settings
 
@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sandbox: refusing to start: {exc}", file=sys.stderr)
         return 2
     app = create_sandbox_app(settings)
+    sandbox_state(app).alipay.start_delivery_thread()  # WeChat Pay delivers on its own
     print(
         f"sandbox: WeChat API, Tencent Cloud SMS and population registry on"
         f" http://{args.host}:{args.port}/; open that address in a browser to read the"

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, jsonify, redirect, render_template, request
 
+from sandbox.alipay import alipay_blueprint
 from sandbox.datasharing import MODES, SERVICES, datasharing_blueprint
 from sandbox.registry import IDENTITY_CHECK_PATH
 from sandbox.settings import check_settings
@@ -18,6 +19,7 @@ from sandbox.state import SandboxState
 from sandbox.tencent_sms import BLACKLISTED_PHONE, TencentApiError
 from sandbox.wechat_api import wechat_blueprint
 from sandbox.wechat_face import FaceControlError, wechat_face_blueprint
+from sandbox.wechatpay import wechatpay_blueprint
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -46,6 +48,8 @@ def create_sandbox_app(
     app.register_blueprint(wechat_blueprint(state.wechat))
     app.register_blueprint(wechat_face_blueprint(state.wechat, state.face))
     app.register_blueprint(datasharing_blueprint(state.datasharing))
+    app.register_blueprint(wechatpay_blueprint(state.wechatpay))
+    app.register_blueprint(alipay_blueprint(state.alipay))
 
     def tencent_cloud_api() -> Response:
         # Tencent Cloud API 3.0 always answers 200 with the result or error in the body.

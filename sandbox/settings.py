@@ -17,6 +17,12 @@ REQUIRED_KEYS = (
     "TENCENT_SMS_SDK_APP_ID",
     "REGISTRY_APP_KEY",
     "REGISTRY_APP_SECRET",
+    "WECHATPAY_MCH_ID",
+    "WECHATPAY_API_KEY",
+    "ALIPAY_APP_ID",
+    "ALIPAY_APP_PUBLIC_KEY",
+    "ALIPAY_SELLER_ID",
+    "ALIPAY_SANDBOX_PRIVATE_KEY",
 )
 # Everything the sandbox reads from the platform's settings (for app/devserver.py).
 SANDBOX_SETTING_KEYS = (*REQUIRED_KEYS, "SMS_TEMPLATE_IDS")

@@ -8,11 +8,13 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
+from sandbox.alipay import AlipaySandbox
 from sandbox.datasharing import DataSharingSandbox
 from sandbox.registry import RegistrySandbox
 from sandbox.tencent_sms import SmsSandbox
 from sandbox.wechat_api import WeChatSandbox, openid_for, unionid_for
 from sandbox.wechat_face import FaceVerifySandbox
+from sandbox.wechatpay import WeChatPaySandbox
 
 
 class SandboxState:
@@ -43,17 +45,26 @@ class SandboxState:
         # check (one nonce memory) and one outage switch for all four services.
         self.datasharing = DataSharingSandbox(self.registry.verifier, clock, self.lock)
         self.registry.outage = partial(self.datasharing.outages.hold, "population")
+        # WeChat Pay v2 for the merchant WECHATPAY_MCH_ID (API key WECHATPAY_API_KEY), the
+        # mini-program WECHAT_APPID bound to it; unconfigured without those two settings.
+        self.wechatpay = WeChatPaySandbox.from_settings(settings, clock, self.lock)
+        # Alipay: one app of one merchant. It has its own lock and never holds it while
+        # delivering over HTTP.
+        self.alipay = AlipaySandbox.from_settings(settings, clock=clock)
 
     def reset(self) -> None:
         """Forget messages, links, used login codes, access tokens, face verification
         sessions, registry nonces and checks, persons and data-sharing records added by
-        tests; every data-sharing service (the registry included) is up again."""
+        tests, WeChat Pay orders, refunds and notifications (pending ones are not sent);
+        every data-sharing service (the registry included) is up again."""
         with self.lock:
             self.wechat.reset()
             self.sms.reset()
             self.face.reset()
             self.registry.reset()
             self.datasharing.reset()
+            self.wechatpay.reset()
+            self.alipay.reset()
 
     def sms_messages(self, phone: str | None = None) -> list[dict[str, Any]]:
         """Delivered SMS: phone, template_id, template, params, sign_name, text, serial_no, at."""

@@ -18,10 +18,12 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from sandbox.alipay import generate_key_pair
 from sandbox.app import create_sandbox_app, sandbox_state
 from sandbox.serving import RedactingRequestHandler
 from sandbox.settings import DEFAULT_SMS_TEMPLATE_IDS, check_settings
 from sandbox.state import SandboxState
+from sandbox.wechatpay import wechatpay_settings
 
 DEFAULT_SIGN_NAME = "不动产登记中心"
 
@@ -79,9 +81,26 @@ def sandbox_settings(**overrides: Any) -> dict[str, Any]:
         "SMS_TEMPLATE_IDS": dict(DEFAULT_SMS_TEMPLATE_IDS),
         "REGISTRY_APP_KEY": "pr" + secrets.token_hex(8),
         "REGISTRY_APP_SECRET": secrets.token_hex(32),
+        **wechatpay_settings(),
+        **_alipay_settings(),
     }
     settings.update(overrides)
     return settings
+
+
+_ALIPAY_KEYS: dict[str, str] = {}
+
+
+def _alipay_settings() -> dict[str, str]:
+    """An Alipay app and merchant (RSA keys made once per process: they are slow)."""
+    if not _ALIPAY_KEYS:
+        app_private, app_public = generate_key_pair()
+        sandbox_private, _ = generate_key_pair()
+        _ALIPAY_KEYS.update(ALIPAY_APP_PRIVATE_KEY=app_private, ALIPAY_APP_PUBLIC_KEY=app_public,
+                            ALIPAY_SANDBOX_PRIVATE_KEY=sandbox_private)
+    return {"ALIPAY_APP_ID": "2021" + "".join(str(secrets.randbelow(10)) for _ in range(12)),
+            "ALIPAY_SELLER_ID": "2088" + "".join(str(secrets.randbelow(10)) for _ in range(12)),
+            **_ALIPAY_KEYS}
 
 
 def start_sandbox(
@@ -119,4 +138,14 @@ def platform_settings_for(
         "REGISTRY_BASE_URL": running.url + "/",
         "REGISTRY_APP_KEY": settings["REGISTRY_APP_KEY"],
         "REGISTRY_APP_SECRET": settings["REGISTRY_APP_SECRET"],
+        "WECHATPAY_MCH_ID": settings["WECHATPAY_MCH_ID"],
+        "WECHATPAY_API_KEY": settings["WECHATPAY_API_KEY"],
+        "WECHATPAY_API_BASE": running.url + "/",
+        "ALIPAY_APP_ID": settings["ALIPAY_APP_ID"],
+        "ALIPAY_SELLER_ID": settings["ALIPAY_SELLER_ID"],
+        "ALIPAY_APP_PRIVATE_KEY": settings.get("ALIPAY_APP_PRIVATE_KEY", ""),
+        "ALIPAY_APP_PUBLIC_KEY": settings["ALIPAY_APP_PUBLIC_KEY"],
+        "ALIPAY_SANDBOX_PRIVATE_KEY": settings["ALIPAY_SANDBOX_PRIVATE_KEY"],
+        "ALIPAY_PUBLIC_KEY": running.state.alipay.alipay_public_key,
+        "ALIPAY_SERVER_URL": running.url + "/gateway.do",
     }

@@ -31,7 +31,8 @@ class GatewayUnavailable(GatewayError):
 
 
 class NotificationRejected(Exception):
-    """A notification failed verification (signature, app id, merchant id, format)."""
+    """A notification failed the SDK's verification (signature, format). The app id, the
+    merchant id and the amount are the core's to check against the order."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -104,6 +105,8 @@ class NotificationAck:
 
 class Gateway(Protocol):
     name: str  # "wechat" | "alipay"
+    app_id: str  # the core checks every notification's app id against it
+    merchant_id: str  # the merchant (WeChat mch_id, Alipay seller_id), likewise
 
     def create_payment(self, *, out_trade_no: str, amount_fen: int, description: str,
                        expires_at: datetime, payer_openid: str | None, notify_url: str,

@@ -42,10 +42,15 @@ def test_production_keeps_the_real_vendor_hosts(tmp_path):
                                  "JWT_SIGNING_KEY", "WECHAT_APPID", "WECHAT_SECRET",
                                  "TENCENT_SMS_SECRET_ID", "TENCENT_SMS_SECRET_KEY",
                                  "TENCENT_SMS_SDK_APP_ID", "REGISTRY_APP_KEY",
-                                 "REGISTRY_APP_SECRET")}
+                                 "REGISTRY_APP_SECRET", "WECHATPAY_MCH_ID", "WECHATPAY_API_KEY",
+                                 "ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY",
+                                 "ALIPAY_SELLER_ID")}
     settings = load_settings({**env, "INSTANCE_DIR": str(tmp_path), "APP_ENV": "production"})
     assert settings["WECHAT_API_BASE"] == "https://api.weixin.qq.com/"
     assert settings["TENCENT_SMS_ENDPOINT"] == "sms.tencentcloudapi.com"
+    assert settings["WECHATPAY_API_BASE"] == "https://api.mch.weixin.qq.com/"
+    assert settings["ALIPAY_SERVER_URL"] == "https://openapi.alipay.com/gateway.do"
+    assert settings["ALIPAY_APP_PUBLIC_KEY"] == ""  # development only: never generated here
 
 
 def test_a_malformed_number_is_a_clear_error(tmp_path):

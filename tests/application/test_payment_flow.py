@@ -1,0 +1,142 @@
+"""One-click payment of a case through the API and the real SDKs against the sandbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import select, update
+
+from app.cases.workflow import CaseStatus
+from app.db import db
+from app.jobs import run_once
+from app.timeutil import utcnow
+from payments.models import PaymentEvent, PaymentOrder
+from payments.service import allocations, unbalanced_transactions
+from tests.application.flow import (
+    Citizen,
+    Reviewer,
+    case_row,
+    fill_resale,
+    flashes,
+    legacy_owner,
+)
+
+
+@pytest.fixture
+def app(make_app: Any, tmp_path: Any) -> Any:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    # Notifications are taken from the sandbox and posted by the test itself.
+    app = make_app(INSTANCE_DIR=str(instance), PAYMENT_NOTIFY_BASE_URL="http://127.0.0.1:9")
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture(autouse=True)
+def _manual_delivery(sandbox: Any) -> Any:
+    sandbox.state.wechatpay.set_auto_delivery(False)
+    yield
+    sandbox.state.wechatpay.set_auto_delivery(True)
+
+
+def _assessed(buyer: Citizen, seller: Citizen, reviewers: dict[str, Reviewer],
+              deed_tax: str = "") -> str:
+    legacy_owner("440402003001GB00012F00010203", seller.person_id)
+    number = fill_resale(buyer, seller)
+    assert buyer.post(f"/api/cases/{number}/submit", claim=True).get_json()["status"] == "accepted"
+    reviewers["tax"].act(number, "claim")
+    reviewers["tax"].act(number, "approve", {"deed_tax": deed_tax})
+    reviewers["housing"].approve(number)
+    reviewers["registration"].approve(number)
+    assert case_row(number).status == CaseStatus.FEES_ASSESSED
+    return number
+
+
+def _notify(client: Any, gateway: str, body: Any) -> Any:
+    if gateway == "wechat":
+        return client.post("/api/payments/notify/wechat", data=body, content_type="text/xml")
+    return client.post("/api/payments/notify/alipay", data=body)
+
+
+def test_a_case_is_paid_in_one_step_with_wechat_pay(
+        app: Any, client: Any, buyer: Citizen, seller: Citizen,
+        reviewers: dict[str, Reviewer], sandbox: Any) -> None:
+    number = _assessed(buyer, seller, reviewers)
+    created = buyer.post(f"/api/cases/{number}/payments", {"gateway": "wechat"}, claim=True)
+    assert created.status_code == 201, created.get_json()
+    order = created.get_json()
+    assert order["amount_fen"] == 2158000 and order["status"] == "paying"
+    assert [i["department"] for i in order["items"]] == ["registration", "tax"]
+    # The parameters for wx.requestPayment are signed with the merchant key.
+    wechatpay = sandbox.state.wechatpay
+    assert wechatpay.check_request_payment(order["client_params"])
+    # The same request twice is the same order.
+    again = buyer.post(f"/api/cases/{number}/payments", {"gateway": "wechat"}, claim=True)
+    assert again.get_json()["out_trade_no"] == order["out_trade_no"]
+
+    wechatpay.pay(order["out_trade_no"])
+    # The client's word counts for nothing: still paying until the gateway says so.
+    assert buyer.get(f"/api/payments/{order['out_trade_no']}").get_json()["status"] == "paying"
+    body = wechatpay.notification_for(order["out_trade_no"])
+    tampered = body.replace(b"<total_fee>2158000</total_fee>", b"<total_fee>1</total_fee>")
+    refused = _notify(client, "wechat", tampered)
+    assert b"FAIL" in refused.data and case_row(number).status == CaseStatus.FEES_ASSESSED
+
+    for _ in range(3):  # WeChat resends; one payment
+        answer = _notify(client, "wechat", body)
+        assert answer.status_code == 200 and b"<return_code><![CDATA[SUCCESS]]>" in answer.data
+    assert case_row(number).status == CaseStatus.PAID
+    paid = buyer.get(f"/api/payments/{order['out_trade_no']}").get_json()
+    assert paid["status"] == "paid"
+    row = db.session.scalar(select(PaymentOrder).where(
+        PaymentOrder.out_trade_no == order["out_trade_no"]))
+    assert allocations(row.id) == {"registration": 8000, "tax": 2150000}
+    assert unbalanced_transactions() == []
+    outcomes = db.session.scalars(select(PaymentEvent.outcome).order_by(PaymentEvent.id)).all()
+    assert outcomes == ["rejected", "applied", "duplicate", "duplicate"]
+
+    # Paid first, then registered (resale).
+    page = reviewers["registration"].act(number, "register")
+    assert "登簿完成，已写入登记簿" in flashes(page)
+
+
+def test_alipay_from_mobile_web_and_a_lost_notification_settled_by_query(
+        app: Any, client: Any, buyer: Citizen, seller: Citizen,
+        reviewers: dict[str, Reviewer], sandbox: Any) -> None:
+    # 21,499.98 + 80 = 21,579.98 yuan: ending in 98 fen, the sandbox never notifies.
+    number = _assessed(buyer, seller, reviewers, deed_tax="21499.98")
+    created = seller.post(f"/api/cases/{number}/payments", {"gateway": "alipay"}, claim=True)
+    assert created.status_code == 201, created.get_json()
+    order = created.get_json()
+    assert order["amount_fen"] == 2157998 and order["pay_url"]
+    cashier = requests.get(order["pay_url"], timeout=5)
+    assert cashier.status_code == 200 and "21579.98" in cashier.text.replace(",", "")
+    sandbox.state.alipay.pay(order["out_trade_no"])
+    sandbox.state.alipay.deliver_due_notifications()
+    assert case_row(number).status == CaseStatus.FEES_ASSESSED  # nothing came
+    # The job asks the gateway about orders whose notification never came.
+    db.session.execute(update(PaymentOrder).values(created_at=utcnow() - timedelta(minutes=5)))
+    db.session.commit()
+    run_once()
+    assert case_row(number).status == CaseStatus.PAID
+    events = db.session.scalars(select(PaymentEvent.source)).all()
+    assert events == ["query"]
+
+
+def test_a_forged_alipay_notification_is_refused(
+        app: Any, client: Any, buyer: Citizen, seller: Citizen,
+        reviewers: dict[str, Reviewer], sandbox: Any) -> None:
+    number = _assessed(buyer, seller, reviewers)
+    order = seller.post(f"/api/cases/{number}/payments", {"gateway": "alipay"},
+                        claim=True).get_json()
+    requests.get(order["pay_url"], timeout=5)
+    sandbox.state.alipay.pay(order["out_trade_no"])
+    form = dict(sandbox.state.alipay.notification_for(order["out_trade_no"]))
+    forged = {**form, "total_amount": "0.01"}
+    answer = _notify(client, "alipay", forged)
+    assert answer.data == b"failure" and case_row(number).status == CaseStatus.FEES_ASSESSED
+    answer = _notify(client, "alipay", form)
+    assert answer.data == b"success" and case_row(number).status == CaseStatus.PAID
