@@ -23,9 +23,10 @@ from app.register.models import Encumbrance, RegisterEntry, RegisterOwner
 from app.review.models import ReviewNote, ReviewTask
 from app.staff.models import StaffRoleGrant, StaffUser
 from app.workdays.models import CalendarDay
-from payments.models import LedgerEntry, OrderItem, PaymentEvent, PaymentOrder
+from payments.models import LedgerEntry, OrderItem, PaymentEvent, PaymentOrder, Refund
 
 __all__ = [
+    "Refund",
     "PaymentOrder",
     "PaymentEvent",
     "OrderItem",

@@ -126,3 +126,46 @@ class LedgerEntry(Model):
     order_item_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order_items.id"))
     memo: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RefundStatus(enum.StrEnum):
+    REQUESTED = "requested"  # by the helpdesk (or the system, for a double payment)
+    REJECTED = "rejected"  # by a supervisor
+    PROCESSING = "processing"  # accepted by the gateway, result to come
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return {"requested": "待主管审批", "rejected": "已驳回", "processing": "退款中",
+                "succeeded": "已退款", "failed": "退款失败"}[self.value]
+
+
+class Refund(Model):
+    """A refund of some items of a paid order: requested, approved by someone else, sent."""
+
+    __tablename__ = "payment_refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("payment_orders.id"), index=True)
+    out_refund_no: Mapped[str] = mapped_column(String(40), unique=True)
+    amount_fen: Mapped[int] = mapped_column()
+    # [{"order_item_id": 1, "amount_fen": 8000}]
+    items: Mapped[list[dict[str, int]]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), default=RefundStatus.REQUESTED, index=True)
+    requested_by: Mapped[str] = mapped_column(String(40))  # "staff:<id>" or "system"
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    gateway_refund_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(default=1)
+
+    order: Mapped[PaymentOrder] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def status_enum(self) -> RefundStatus:
+        return RefundStatus(self.status)

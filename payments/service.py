@@ -43,6 +43,8 @@ from payments.models import (
     OrderStatus,
     PaymentEvent,
     PaymentOrder,
+    Refund,
+    RefundStatus,
 )
 
 logger = logging.getLogger(__name__)
@@ -245,3 +247,117 @@ def due_for_query(now: datetime, older_than: timedelta = timedelta(minutes=2),
     return list(db.session.scalars(select(PaymentOrder).where(
         PaymentOrder.status.in_([s.value for s in OPEN]),
         PaymentOrder.created_at <= now - older_than).order_by(PaymentOrder.id).limit(limit)))
+
+
+# --- refunds ---------------------------------------------------------------------------------
+
+class RefundRefused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def request_refund(order: PaymentOrder, items: list[tuple[int, int]], reason: str,
+                   requested_by: str) -> Refund:
+    """Ask to refund ``items`` [(order item id, fen)] of a paid order (the caller commits)."""
+    if order.status_enum not in (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED):
+        raise RefundRefused("只有已支付的订单可以退款")
+    reason = reason.strip()
+    if not 2 <= len(reason) <= 200:
+        raise RefundRefused("请填写退款原因（2 至 200 字）")
+    by_id = {item.id: item for item in order.items}
+    pending = _pending_by_item(order)
+    clean = []
+    for item_id, amount in items:
+        item = by_id.get(item_id)
+        if item is None:
+            raise RefundRefused("退款项目不属于该订单")
+        left = item.amount_fen - item.refunded_fen - pending.get(item_id, 0)
+        if not 0 < amount <= left:
+            raise RefundRefused(f"“{item.name}”可退金额为 {left} 分")
+        clean.append({"order_item_id": item_id, "amount_fen": amount})
+    if not clean:
+        raise RefundRefused("请选择要退款的项目")
+    refund = Refund(order=order, out_refund_no="R" + order.out_trade_no[3:] + secrets.token_hex(2),
+                    amount_fen=sum(i["amount_fen"] for i in clean), items=clean,
+                    reason=reason, status=RefundStatus.REQUESTED, requested_by=requested_by)
+    db.session.add(refund)
+    db.session.flush()
+    return refund
+
+
+def _pending_by_item(order: PaymentOrder) -> dict[int, int]:
+    pending: dict[int, int] = {}
+    for refund in db.session.scalars(select(Refund).where(
+            Refund.order_id == order.id,
+            Refund.status.in_([RefundStatus.REQUESTED, RefundStatus.PROCESSING]))):
+        for item in refund.items:
+            pending[item["order_item_id"]] = pending.get(item["order_item_id"], 0) + item[
+                "amount_fen"]
+    return pending
+
+
+def reject_refund(refund: Refund, decided_by: str) -> Refund:
+    if refund.status_enum != RefundStatus.REQUESTED:
+        raise RefundRefused("该退款申请已处理")
+    refund.status = RefundStatus.REJECTED
+    refund.decided_by, refund.decided_at = decided_by, utcnow()
+    return refund
+
+
+def approve_refund(refund: Refund, decided_by: str, gateway: Gateway,
+                   notify_url: str) -> Refund:
+    """A second person approves; the gateway is asked; a success is booked (commits)."""
+    if refund.status_enum != RefundStatus.REQUESTED:
+        raise RefundRefused("该退款申请已处理")
+    if decided_by == refund.requested_by:
+        raise RefundRefused("退款须由申请人以外的主管审批")
+    order = _locked(refund.order_id)
+    refund.status = RefundStatus.PROCESSING
+    refund.decided_by, refund.decided_at = decided_by, utcnow()
+    if order.status_enum != OrderStatus.REFUNDING:
+        move(order, OrderStatus.REFUNDING)
+    db.session.commit()  # approved before the gateway hears of it
+    result = gateway.refund(out_trade_no=order.out_trade_no, out_refund_no=refund.out_refund_no,
+                            total_fen=order.amount_fen, refund_fen=refund.amount_fen,
+                            reason=refund.reason, notify_url=notify_url)
+    refund.gateway_refund_id = result.refund_id
+    if result.state == "processing" and hasattr(gateway, "refund_query"):
+        result = gateway.refund_query(refund.out_refund_no)
+    if result.state == "success":
+        _complete_refund(refund)
+    elif result.state == "failed":
+        _fail_refund(refund)
+    db.session.commit()
+    return refund
+
+
+def _complete_refund(refund: Refund) -> None:
+    order = _locked(refund.order_id)
+    by_id = {item.id: item for item in order.items}
+    txn = f"refund:{refund.out_refund_no}"
+    db.session.add(LedgerEntry(txn=txn, account=f"clearing:{order.gateway}",
+                               credit_fen=refund.amount_fen, order_id=order.id, memo="退款"))
+    for part in refund.items:
+        item = by_id[part["order_item_id"]]
+        item.refunded_fen += part["amount_fen"]
+        db.session.add(LedgerEntry(txn=txn, account=f"department:{item.department}",
+                                   debit_fen=part["amount_fen"], order_id=order.id,
+                                   order_item_id=item.id, memo=f"退款：{item.name}"))
+    order.refunded_fen += refund.amount_fen
+    refund.status = RefundStatus.SUCCEEDED
+    refund.completed_at = utcnow()
+    still_pending = db.session.scalar(select(func.count()).select_from(Refund).where(
+        Refund.order_id == order.id, Refund.status == RefundStatus.PROCESSING,
+        Refund.id != refund.id)) or 0
+    if not still_pending:
+        move(order, OrderStatus.REFUNDED if order.refunded_fen == order.amount_fen
+             else OrderStatus.PARTIALLY_REFUNDED)
+
+
+def _fail_refund(refund: Refund) -> None:
+    order = _locked(refund.order_id)
+    refund.status = RefundStatus.FAILED
+    refund.completed_at = utcnow()
+    if order.status_enum == OrderStatus.REFUNDING:
+        move(order, OrderStatus.PARTIALLY_REFUNDED if order.refunded_fen else OrderStatus.PAID)

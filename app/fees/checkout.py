@@ -58,13 +58,10 @@ def start_payment(account: Account, case_number: str, gateway_name: str,
     openid = account.wechat_openid if gateway_name == "wechat" else None
     if gateway_name == "wechat" and not openid:
         raise ValidationFailed({"gateway": ["微信支付需要在小程序中登录"]})
-    base = str(current_app.config.get("PAYMENT_NOTIFY_BASE_URL") or "").rstrip("/")
     return payments.open_order(
         gateway=chosen, case_id=case.id, payer_account_id=account.id, items=items,
         channel=channel, description=f"不动产登记税费 {case.case_number}",
-        payer_openid=openid,
-        notify_url=base + url_for("payments.notify", gateway_name=gateway_name),
-        return_url=None)
+        payer_openid=openid, notify_url=_notify_url(gateway_name), return_url=None)
 
 
 def order_for(account: Account, out_trade_no: str) -> PaymentOrder:
@@ -95,15 +92,91 @@ def settle(gateway_obj: Gateway, result: PaymentResult, source: str) -> payments
                        actor_id=gateway_obj.name, channel=Channel.SYSTEM,
                        reason=f"一次缴清 {fees.yuan(order.amount_fen)} 元", commit=False)
         else:
-            # Paid twice (the other gateway, or the counter): flagged for a refund.
+            # Paid twice (the other gateway, or the counter): refunded automatically, and
+            # the helpdesk sees it in the audit log and the refunds list.
             audit.record(actor_type=ActorType.SYSTEM, actor_id=gateway_obj.name,
                          channel=Channel.SYSTEM, action="payment.double_payment",
                          entity_type="case", entity_id=case.case_number,
                          after={"out_trade_no": order.out_trade_no})
-            logger.warning("case %s paid twice: order %s to refund", case.case_number,
+            logger.warning("case %s paid twice: order %s refunded", case.case_number,
                            order.out_trade_no)
+            refund = payments.request_refund(
+                order, [(i.id, i.amount_fen) for i in order.items], "重复缴费，自动全额退款",
+                "system")
+            db.session.commit()
+            payments.approve_refund(refund, "system:double-payment", gateway_obj,
+                                    _notify_url(gateway_obj.name))
+            return applied
     db.session.commit()
     return applied
+
+
+def _notify_url(gateway_name: str) -> str:
+    base = str(current_app.config.get("PAYMENT_NOTIFY_BASE_URL") or "").rstrip("/")
+    return base + url_for("payments.notify", gateway_name=gateway_name)
+
+
+def request_refund(case_number: str, out_trade_no: str, items: list[tuple[int, int]],
+                   reason: str, staff_id: int) -> Any:
+    """The helpdesk asks for a refund of some items (a supervisor approves it)."""
+    order = _staff_order(case_number, out_trade_no)
+    try:
+        refund = payments.request_refund(order, items, reason, f"staff:{staff_id}")
+    except payments.RefundRefused as refused:
+        db.session.rollback()
+        raise ValidationFailed({"refund": [refused.message]}) from None
+    audit.record(actor_type=ActorType.STAFF, actor_id=staff_id, channel=Channel.ADMIN,
+                 action="refund.requested", entity_type="case", entity_id=case_number,
+                 after={"out_refund_no": refund.out_refund_no, "amount_fen": refund.amount_fen})
+    db.session.commit()
+    return refund
+
+
+def decide_refund(refund_id: int, staff_id: int, approve: bool) -> Any:
+    """A supervisor approves (the gateway refunds, the ledger reverses) or rejects."""
+    from payments.models import Refund
+
+    refund = db.session.get(Refund, refund_id)
+    if refund is None:
+        raise NotFound("未找到该退款申请")
+    case = db.session.get(Case, refund.order.case_id)
+    assert case is not None
+    try:
+        if approve:
+            payments.approve_refund(refund, f"staff:{staff_id}", gateway(refund.order.gateway),
+                                    _notify_url(refund.order.gateway))
+        else:
+            payments.reject_refund(refund, f"staff:{staff_id}")
+    except payments.RefundRefused as refused:
+        db.session.rollback()
+        raise ValidationFailed({"refund": [refused.message]}) from None
+    audit.record(actor_type=ActorType.STAFF, actor_id=staff_id, channel=Channel.ADMIN,
+                 action="refund.approved" if approve else "refund.rejected",
+                 entity_type="case", entity_id=case.case_number,
+                 after={"out_refund_no": refund.out_refund_no, "status": refund.status})
+    db.session.commit()
+    return refund
+
+
+def _staff_order(case_number: str, out_trade_no: str) -> PaymentOrder:
+    order = db.session.scalar(db.select(PaymentOrder).where(
+        PaymentOrder.out_trade_no == out_trade_no))
+    case = db.session.get(Case, order.case_id) if order else None
+    if order is None or case is None or case.case_number != case_number:
+        raise NotFound("未找到该支付订单")
+    return order
+
+
+def orders_of(case: Case) -> list[PaymentOrder]:
+    return list(db.session.scalars(db.select(PaymentOrder).where(
+        PaymentOrder.case_id == case.id).order_by(PaymentOrder.id)))
+
+
+def pending_refunds() -> list[Any]:
+    from payments.models import Refund, RefundStatus
+
+    return list(db.session.scalars(db.select(Refund).where(
+        Refund.status == RefundStatus.REQUESTED).order_by(Refund.id)))
 
 
 def handle_notification(gateway_name: str, body: bytes, headers: dict[str, str],

@@ -222,8 +222,11 @@ def case_desk() -> ResponseReturnValue:
             view = desk.staff_case_view(desk.find_case(number))
         except DomainError as error:
             flash(_describe(error), "error")
+    from app.fees.checkout import orders_of
+
+    orders = orders_of(view["case"]) if view else []
     return render_template(
-        "admin/case_desk.html", number=number, view=view, form=CsrfForm(),
+        "admin/case_desk.html", number=number, view=view, form=CsrfForm(), orders=orders,
         waiting=checks.waiting_checks(), failed=notifications.failed_messages(),
         check_labels=checks.KIND_LABELS, Department=Department,
     )
@@ -294,3 +297,44 @@ def calendar_set() -> ResponseReturnValue:
             flash("请选择工作日或休息日", "error")
         month = f"{day.year}-{day.month:02d}"
     return redirect(url_for("admin.calendar_month", month=month))
+
+
+
+# --- refunds: the helpdesk asks, a supervisor approves ------------------------------------
+
+@bp.post("/cases/<case_number>/orders/<out_trade_no>/refund")
+@staff_required(*DESK_ROLES)
+def case_refund_request(case_number: str, out_trade_no: str) -> ResponseReturnValue:
+    from app.fees.checkout import request_refund
+
+    if CsrfForm().validate_on_submit():
+        items = []
+        try:
+            for value in request.form.getlist("item"):
+                items.append((int(value), _fen(request.form.get(f"amount-{value}", ""))))
+        except ValueError:
+            flash("退款金额应为元，最多两位小数", "error")
+        else:
+            _act(lambda: request_refund(case_number, out_trade_no, items,
+                                        request.form.get("reason", ""), g.staff.id),
+                 "已提交退款申请，等待主管审批")
+    return redirect(url_for("admin.case_desk", case_number=case_number))
+
+
+@bp.get("/refunds")
+@staff_required(StaffRole.SUPERVISOR)
+def refund_list() -> ResponseReturnValue:
+    from app.fees.checkout import pending_refunds
+
+    return render_template("admin/refunds.html", refunds=pending_refunds(), form=CsrfForm())
+
+
+@bp.post("/refunds/<int:refund_id>/<decision>")
+@staff_required(StaffRole.SUPERVISOR)
+def refund_decide(refund_id: int, decision: str) -> ResponseReturnValue:
+    from app.fees.checkout import decide_refund
+
+    if CsrfForm().validate_on_submit() and decision in ("approve", "reject"):
+        _act(lambda: decide_refund(refund_id, g.staff.id, decision == "approve"),
+             "已批准，退款已提交支付渠道" if decision == "approve" else "已驳回退款申请")
+    return redirect(url_for("admin.refund_list"))

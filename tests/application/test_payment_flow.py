@@ -140,3 +140,84 @@ def test_a_forged_alipay_notification_is_refused(
     assert answer.data == b"failure" and case_row(number).status == CaseStatus.FEES_ASSESSED
     answer = _notify(client, "alipay", form)
     assert answer.data == b"success" and case_row(number).status == CaseStatus.PAID
+
+
+def _paid_by_wechat(client: Any, buyer: Citizen, seller: Citizen,
+                    reviewers: dict[str, Reviewer], sandbox: Any) -> tuple[str, dict[str, Any]]:
+    number = _assessed(buyer, seller, reviewers)
+    order = buyer.post(f"/api/cases/{number}/payments", {"gateway": "wechat"},
+                       claim=True).get_json()
+    sandbox.state.wechatpay.pay(order["out_trade_no"])
+    _notify(client, "wechat", sandbox.state.wechatpay.notification_for(order["out_trade_no"]))
+    assert case_row(number).status == CaseStatus.PAID
+    return number, order
+
+
+def test_one_item_is_refunded_after_a_supervisor_approves(
+        app: Any, make_app: Any, client: Any, buyer: Citizen, seller: Citizen,
+        reviewers: dict[str, Reviewer], sandbox: Any) -> None:
+    from app.staff.models import StaffRole
+    from payments.models import OrderItem, Refund
+    from tests.admin.factories import csrf_token, log_in, make_staff, make_supervisor
+
+    number, order = _paid_by_wechat(client, buyer, seller, reviewers, sandbox)
+    helpdesk = make_app().test_client()
+    log_in(helpdesk, make_staff(username="sun.fuwu", display_name="孙服务",
+                                roles=(StaffRole.HELPDESK,)))
+    desk = f"/admin/cases?case_number={number}"
+    page = helpdesk.get(desk).get_data(as_text=True)
+    assert order["out_trade_no"] in page and "申请退款" in page
+    tax_item = db.session.scalar(select(OrderItem).where(OrderItem.item_code == "deed_tax"))
+    action = f"/admin/cases/{number}/orders/{order['out_trade_no']}/refund"
+    too_much = helpdesk.post(action, data={
+        "csrf_token": csrf_token(helpdesk, desk), "item": str(tax_item.id),
+        f"amount-{tax_item.id}": "30000.00", "reason": "契税多缴"})
+    assert "可退金额为 2150000 分" in helpdesk.get(too_much.location).get_data(as_text=True)
+    helpdesk.post(action, data={
+        "csrf_token": csrf_token(helpdesk, desk), "item": str(tax_item.id),
+        f"amount-{tax_item.id}": "1000.00", "reason": "契税核定调整，退还差额"})
+    refund = db.session.scalar(select(Refund))
+    assert refund is not None and refund.status == "requested" and refund.amount_fen == 100000
+    assert sandbox.state.wechatpay.refunds() == []  # nothing sent before approval
+
+    supervisor = make_app().test_client()
+    log_in(supervisor, make_supervisor())
+    page = supervisor.get("/admin/refunds").get_data(as_text=True)
+    assert refund.out_refund_no in page
+    answer = supervisor.post(f"/admin/refunds/{refund.id}/approve", data={
+        "csrf_token": csrf_token(supervisor, "/admin/refunds")})
+    assert "已批准" in supervisor.get(answer.location).get_data(as_text=True)
+    db.session.rollback()
+    refund = db.session.get(Refund, refund.id)
+    assert refund.status == "succeeded"
+    row = db.session.scalar(select(PaymentOrder))
+    assert row.status == "partially_refunded" and row.refunded_fen == 100000
+    # The ledger reverses only the tax item: allocations = paid − refunded.
+    assert allocations(row.id) == {"registration": 8000, "tax": 2050000}
+    assert sum(allocations(row.id).values()) == row.amount_fen - row.refunded_fen
+    assert unbalanced_transactions() == []
+    assert len(sandbox.state.wechatpay.refunds()) == 1
+
+
+def test_a_case_paid_twice_refunds_the_second_payment_automatically(
+        app: Any, client: Any, buyer: Citizen, seller: Citizen,
+        reviewers: dict[str, Reviewer], sandbox: Any) -> None:
+    number = _assessed(buyer, seller, reviewers)
+    wechat = buyer.post(f"/api/cases/{number}/payments", {"gateway": "wechat"},
+                        claim=True).get_json()
+    alipay = seller.post(f"/api/cases/{number}/payments", {"gateway": "alipay"},
+                         claim=True).get_json()
+    requests.get(alipay["pay_url"], timeout=5)
+    sandbox.state.wechatpay.pay(wechat["out_trade_no"])
+    sandbox.state.alipay.pay(alipay["out_trade_no"])
+    _notify(client, "wechat", sandbox.state.wechatpay.notification_for(wechat["out_trade_no"]))
+    answer = _notify(client, "alipay",
+                     dict(sandbox.state.alipay.notification_for(alipay["out_trade_no"])))
+    assert answer.data == b"success"
+    orders = {o.gateway: o for o in db.session.scalars(select(PaymentOrder))}
+    assert orders["wechat"].status == "paid"
+    assert orders["alipay"].status == "refunded"
+    assert orders["alipay"].refunded_fen == orders["alipay"].amount_fen
+    assert sum(allocations(orders["alipay"].id).values()) == 0
+    assert case_row(number).status == CaseStatus.PAID
+    assert unbalanced_transactions() == []
