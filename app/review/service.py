@@ -31,6 +31,7 @@ from app.cases.workflow import CaseStatus
 from app.db import db
 from app.errors import (
     CaseStateConflict,
+    Conflict,
     Forbidden,
     NotFound,
     ReturnItemsRequired,
@@ -335,8 +336,13 @@ def advance_if_approved(case: Case) -> bool:
         {"case_number": case.case_number, "total_yuan": fees.yuan(fees.total_fen(assessed)),
          "status_label": "待缴费", "hint": "请在小程序中一次缴清"},
         f"fees_assessed:{case.case_number}:{case.submission_count}")
-    transition(case, CaseStatus.FEES_ASSESSED, reason="各部门并联审核通过，税费已核定",
-               **SYSTEM)
+    try:
+        transition(case, CaseStatus.FEES_ASSESSED, reason="各部门并联审核通过，税费已核定",
+                   **SYSTEM)
+    except Conflict:
+        # Another last approval moved the case at the same moment (SQLite has no row
+        # lock to wait on): the approvals stand, the case moved once.
+        return False
     return True
 
 
