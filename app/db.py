@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, Text, event
+from sqlalchemy import BigInteger, DateTime, MetaData, Text, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -90,3 +90,8 @@ def upsert_statement(dialect_name: str, table: Any) -> Any:
     if dialect_name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+# Money is integer fen, and fen outgrow 32 bits (21,474,836.47 yuan): a deed tax or a
+# mortgage on a large property passes that. Every *_fen column is a BIGINT.
+Money = BigInteger

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Model, UTCDateTime
+from app.db import Model, Money, UTCDateTime
 from app.timeutil import utcnow
 
 
@@ -51,7 +51,7 @@ class PaymentOrder(Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     payer_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     gateway: Mapped[str] = mapped_column(String(10))
-    amount_fen: Mapped[int] = mapped_column()
+    amount_fen: Mapped[int] = mapped_column(Money)
     status: Mapped[str] = mapped_column(String(20), default=OrderStatus.CREATED, index=True)
     channel: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -59,7 +59,7 @@ class PaymentOrder(Model):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     transaction_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    refunded_fen: Mapped[int] = mapped_column(default=0)
+    refunded_fen: Mapped[int] = mapped_column(Money, default=0)
     # What the client needs to pay (wx.requestPayment parameters or a cashier URL).
     client_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     pay_url: Mapped[str | None] = mapped_column(String(2000))
@@ -84,8 +84,8 @@ class OrderItem(Model):
     item_code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(60))
     department: Mapped[str] = mapped_column(String(20))
-    amount_fen: Mapped[int] = mapped_column()
-    refunded_fen: Mapped[int] = mapped_column(default=0)
+    amount_fen: Mapped[int] = mapped_column(Money)
+    refunded_fen: Mapped[int] = mapped_column(Money, default=0)
 
     order: Mapped[PaymentOrder] = relationship(back_populates="items")
 
@@ -100,7 +100,7 @@ class PaymentEvent(Model):
     source: Mapped[str] = mapped_column(String(20))  # notification | query
     out_trade_no: Mapped[str | None] = mapped_column(String(64), index=True)
     transaction_id: Mapped[str | None] = mapped_column(String(64))
-    amount_fen: Mapped[int | None] = mapped_column()
+    amount_fen: Mapped[int | None] = mapped_column(Money)
     # applied | duplicate | rejected | mismatch | unknown_order | not_paid | double_payment
     outcome: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(String(200))
@@ -120,8 +120,8 @@ class LedgerEntry(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     txn: Mapped[str] = mapped_column(String(40), index=True)  # "pay:<out_trade_no>" …
     account: Mapped[str] = mapped_column(String(40), index=True)
-    debit_fen: Mapped[int] = mapped_column(default=0)
-    credit_fen: Mapped[int] = mapped_column(default=0)
+    debit_fen: Mapped[int] = mapped_column(Money, default=0)
+    credit_fen: Mapped[int] = mapped_column(Money, default=0)
     order_id: Mapped[int] = mapped_column(ForeignKey("payment_orders.id"), index=True)
     order_item_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order_items.id"))
     memo: Mapped[str] = mapped_column(String(100))
@@ -149,7 +149,7 @@ class Refund(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("payment_orders.id"), index=True)
     out_refund_no: Mapped[str] = mapped_column(String(40), unique=True)
-    amount_fen: Mapped[int] = mapped_column()
+    amount_fen: Mapped[int] = mapped_column(Money)
     # [{"order_item_id": 1, "amount_fen": 8000}]
     items: Mapped[list[dict[str, int]]] = mapped_column(JSON)
     reason: Mapped[str] = mapped_column(String(200))

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Model, UTCDateTime
+from app.db import Model, Money, UTCDateTime
 from app.timeutil import utcnow
 
 
@@ -19,7 +19,7 @@ class CaseFee(Model):
     item_code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(60))
     department: Mapped[str] = mapped_column(String(20))
-    amount_fen: Mapped[int] = mapped_column()
+    amount_fen: Mapped[int] = mapped_column(Money)
     # How the amount was found, for the citizen and the reviewers ("89.50 m² × 40.00 元").
     basis: Mapped[str] = mapped_column(String(200))
     exempt: Mapped[bool] = mapped_column(default=False)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Model, UTCDateTime
+from app.db import Model, Money, UTCDateTime
 from app.people.models import Person
 from app.timeutil import utcnow
 
@@ -63,7 +63,7 @@ class Encumbrance(Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("property_units.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # mortgage | seizure
     holder_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
-    amount_fen: Mapped[int | None] = mapped_column()
+    amount_fen: Mapped[int | None] = mapped_column(Money)
     description: Mapped[str | None] = mapped_column(String(200))
     registered_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -24,7 +24,7 @@ def upgrade():
     sa.Column('item_code', sa.String(length=40), nullable=False),
     sa.Column('name', sa.String(length=60), nullable=False),
     sa.Column('department', sa.String(length=20), nullable=False),
-    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
     sa.Column('basis', sa.String(length=200), nullable=False),
     sa.Column('exempt', sa.Boolean(), nullable=False),
     sa.Column('assessed_at', sa.DateTime(timezone=True), nullable=False),

@@ -22,7 +22,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=False),
     sa.Column('out_refund_no', sa.String(length=40), nullable=False),
-    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
     sa.Column('items', sa.JSON(), nullable=False),
     sa.Column('reason', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),

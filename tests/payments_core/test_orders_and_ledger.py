@@ -130,3 +130,11 @@ def test_allocations_always_sum_to_the_amount_paid(
     for department in {d for d, _ in items}:
         assert allocated[department] == sum(a for d, a in items if d == department)
     assert payments.unbalanced_transactions() == []
+
+
+def test_amounts_beyond_32_bits_are_kept_exactly(app: Any) -> None:
+    """A deed tax on a large property passes 21,474,836.47 yuan (2**31 fen)."""
+    gateway = RecordingGateway()
+    order = _open(gateway, *_case_with_fees([("tax", 3 * 10**10 + 7)]))
+    db.session.expire_all()
+    assert db.session.get(PaymentOrder, order.id).amount_fen == 30000000007
