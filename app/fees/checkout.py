@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit
 from app.accounts.models import Account
@@ -76,7 +77,21 @@ def order_for(account: Account, out_trade_no: str) -> PaymentOrder:
 
 
 def settle(gateway_obj: Gateway, result: PaymentResult, source: str) -> payments.Applied:
-    """Apply a verified result; move the case to paid; commit once."""
+    """Apply a verified result; move the case to paid; commit once.
+
+    A notification and a query may settle the same order at the same moment. PostgreSQL
+    makes the second wait on the order's row lock; SQLite lets both read, and the second
+    write then finds the order's version changed: it starts again and sees a duplicate.
+    """
+    for _ in range(3):
+        try:
+            return _settle(gateway_obj, result, source)
+        except StaleDataError:
+            db.session.rollback()
+    return _settle(gateway_obj, result, source)
+
+
+def _settle(gateway_obj: Gateway, result: PaymentResult, source: str) -> payments.Applied:
     applied = payments.apply_result(gateway_obj, result, source)
     order = applied.order
     if applied.newly_paid and order is not None:
@@ -111,9 +126,13 @@ def settle(gateway_obj: Gateway, result: PaymentResult, source: str) -> payments
     return applied
 
 
+NOTIFY_PATH = "/api/payments/notify/{gateway}"  # api/payments.py serves it
+
+
 def _notify_url(gateway_name: str) -> str:
+    """Built from settings, not from a request: the job runner refunds outside one."""
     base = str(current_app.config.get("PAYMENT_NOTIFY_BASE_URL") or "").rstrip("/")
-    return base + url_for("payments.notify", gateway_name=gateway_name)
+    return base + NOTIFY_PATH.format(gateway=gateway_name)
 
 
 def request_refund(case_number: str, out_trade_no: str, items: list[tuple[int, int]],
