@@ -361,3 +361,34 @@ def _fail_refund(refund: Refund) -> None:
     refund.completed_at = utcnow()
     if order.status_enum == OrderStatus.REFUNDING:
         move(order, OrderStatus.PARTIALLY_REFUNDED if order.refunded_fen else OrderStatus.PAID)
+
+
+# --- daily settlement ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SettlementRow:
+    department: str
+    payments_fen: int
+    refunds_fen: int
+    items_paid: int
+    items_refunded: int
+
+    @property
+    def net_fen(self) -> int:
+        return self.payments_fen - self.refunds_fen
+
+
+def settlement(start: datetime, end: datetime) -> list[SettlementRow]:
+    """What each department is owed for ledger entries in [start, end): payments credited,
+    refunds debited, from the ledger alone (one query)."""
+    rows = db.session.execute(
+        select(LedgerEntry.account,
+               func.coalesce(func.sum(LedgerEntry.credit_fen), 0),
+               func.coalesce(func.sum(LedgerEntry.debit_fen), 0),
+               func.count().filter(LedgerEntry.credit_fen > 0),
+               func.count().filter(LedgerEntry.debit_fen > 0))
+        .where(LedgerEntry.account.like("department:%"), LedgerEntry.created_at >= start,
+               LedgerEntry.created_at < end)
+        .group_by(LedgerEntry.account).order_by(LedgerEntry.account)).all()
+    return [SettlementRow(account.split(":", 1)[1], int(credit), int(debit), int(paid),
+                          int(refunded)) for account, credit, debit, paid, refunded in rows]

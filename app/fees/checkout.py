@@ -246,3 +246,33 @@ def order_view(order: PaymentOrder) -> dict[str, Any]:
             "pay_url": order.pay_url,
             "items": [{"name": i.name, "department": i.department, "amount_fen": i.amount_fen}
                       for i in order.items]}
+
+
+def daily_settlement(day: Any) -> list[Any]:
+    """The settlement of one Beijing-time day, per department."""
+    from datetime import datetime, time, timedelta
+
+    from app.timeutil import SHANGHAI
+
+    start = datetime.combine(day, time.min, tzinfo=SHANGHAI)
+    return payments.settlement(start, start + timedelta(days=1))
+
+
+def settlement_csv(day: Any) -> str:
+    """The same as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese)."""
+    import csv
+    import io
+
+    from app.review.models import Department
+
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(["日期", "部门", "收款笔数", "收款（元）", "退款笔数", "退款（元）",
+                     "应结算（元）"])
+    for row in daily_settlement(day):
+        writer.writerow([day.isoformat(), Department(row.department).label, row.items_paid,
+                         fees.yuan(row.payments_fen).replace(",", ""), row.items_refunded,
+                         fees.yuan(row.refunds_fen).replace(",", ""),
+                         fees.yuan(row.net_fen).replace(",", "")])
+    return out.getvalue()

@@ -338,3 +338,41 @@ def refund_decide(refund_id: int, decision: str) -> ResponseReturnValue:
         _act(lambda: decide_refund(refund_id, g.staff.id, decision == "approve"),
              "已批准，退款已提交支付渠道" if decision == "approve" else "已驳回退款申请")
     return redirect(url_for("admin.refund_list"))
+
+
+
+# --- daily settlement per department (supervisors, auditors) ---------------------------------
+
+def _settlement_day() -> Any:
+    from datetime import date as date_type
+
+    from app.timeutil import local_date
+
+    try:
+        return date_type.fromisoformat(request.args.get("date", ""))
+    except ValueError:
+        return local_date()
+
+
+@bp.get("/settlement")
+@staff_required(StaffRole.SUPERVISOR, StaffRole.AUDITOR)
+def settlement_page() -> ResponseReturnValue:
+    from app.fees.checkout import daily_settlement
+    from app.fees.service import yuan
+
+    day = _settlement_day()
+    rows = daily_settlement(day)
+    return render_template("admin/settlement.html", day=day, rows=rows, yuan=yuan,
+                           Department=Department)
+
+
+@bp.get("/settlement.csv")
+@staff_required(StaffRole.SUPERVISOR, StaffRole.AUDITOR)
+def settlement_csv() -> ResponseReturnValue:
+    from flask import Response
+
+    from app.fees.checkout import settlement_csv as make_csv
+
+    day = _settlement_day()
+    return Response(make_csv(day), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=settlement-{day.isoformat()}.csv"})

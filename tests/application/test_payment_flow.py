@@ -297,3 +297,33 @@ def test_the_notify_path_is_the_one_the_api_serves(app: Any) -> None:
     with app.test_request_context():
         assert url_for("payments.notify", gateway_name="wechat") == NOTIFY_PATH.format(
             gateway="wechat")
+
+
+def test_the_daily_settlement_splits_payments_and_refunds_by_department(
+        app: Any, make_app: Any, client: Any, buyer: Citizen, seller: Citizen,
+        reviewers: dict[str, Reviewer], sandbox: Any) -> None:
+    from app.fees.checkout import decide_refund, request_refund
+    from app.timeutil import local_date
+    from tests.admin.factories import log_in, make_staff, make_supervisor
+
+    number, _ = _paid_by_wechat(client, buyer, seller, reviewers, sandbox)
+    row = db.session.scalar(select(PaymentOrder))
+    tax = next(i for i in row.items if i.department == "tax")
+    helpdesk = make_staff(username="sun.fuwu", display_name="孙服务")
+    supervisor = make_supervisor()
+    refund = request_refund(number, row.out_trade_no, [(tax.id, 50000)], "多缴退还", helpdesk.id)
+    decide_refund(refund.id, supervisor.id, True)
+
+    pages = make_app().test_client()
+    log_in(pages, supervisor)
+    day = local_date().isoformat()
+    page = pages.get(f"/admin/settlement?date={day}").get_data(as_text=True)
+    assert "不动产登记中心" in page and "80.00" in page
+    assert "21,500.00" in page and "500.00" in page and "21,000.00" in page
+    csv_text = pages.get(f"/admin/settlement.csv?date={day}").get_data(as_text=True)
+    lines = csv_text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("日期,部门")
+    assert f"{day},税务局,1,21500.00,1,500.00,21000.00" in lines
+    assert f"{day},不动产登记中心,1,80.00,0,0.00,80.00" in lines
+    empty = pages.get("/admin/settlement?date=2026-01-01").get_data(as_text=True)
+    assert "当日无收款或退款" in empty
