@@ -152,6 +152,17 @@ describe('the combined application (一窗受理)', () => {
     expect(Array.from(page.querySelector('.actions').dom.children).map((button) => button.textContent.trim())).toEqual(['修改申请', '提交申请', '撤回申请']);
   });
 
+  test('a case with assessed fees offers 缴纳税费, which opens the payment page', async () => {
+    loggedIn();
+    fakeServer(() => ({ data: caseDetail({ status: 'fees_assessed', status_label: '待缴费', allowed_actions: [] }) }));
+
+    const page = await openDetail(CASE_NUMBER);
+
+    expect(Array.from(page.querySelector('.actions').dom.children).map((button) => button.textContent.trim())).toEqual(['缴纳税费']);
+    await tap(page, '.actions__pay');
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: `/pages/case-payment/index?case_number=${CASE_NUMBER}` });
+  });
+
   test('a case under review offers no actions, only its materials to read', async () => {
     loggedIn();
     fakeServer(() => ({ data: DETAIL }));

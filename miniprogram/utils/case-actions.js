@@ -1,10 +1,11 @@
-// Confirming and submitting a case need a recent face verification (the
+// Confirming, submitting and paying for a case need a recent face verification (the
 // identity claim). Without one the server answers 403; the citizen is then
 // offered the verification journey, and the page resumes the action when the
 // journey ends with a valid claim (back on the page's onShow).
 const {
   confirmCase,
   submitCase,
+  createPayment,
   getKycStatus,
   getIdentityClaim,
   hasErrorCode,
@@ -14,13 +15,14 @@ const { callWx } = require('./wx-async');
 const { entryUrl } = require('./kyc');
 
 const CLAIM_ERROR_CODES = ['IDENTITY_CLAIM_REQUIRED', 'IDENTITY_CLAIM_EXPIRED'];
-const CLAIM_ACTIONS = { confirm: confirmCase, submit: submitCase };
-const ACTION_LABELS = { confirm: '确认申请内容', submit: '提交申请' };
+const CLAIM_ACTIONS = { confirm: confirmCase, submit: submitCase, pay: (caseNumber) => createPayment(caseNumber, 'wechat') };
+const ACTION_LABELS = { confirm: '确认申请内容', submit: '提交申请', pay: '缴纳税费' };
 
 const CASE_PAGES = {
   detail: '/pages/case-detail/index',
   form: '/pages/case-form/index',
   materials: '/pages/case-materials/index',
+  payment: '/pages/case-payment/index',
   create: '/pages/case-new/index',
 };
 
@@ -60,8 +62,8 @@ async function offerIdentityVerification(page, action, err) {
   }
 }
 
-// Runs `action` ('confirm' or 'submit') for the case. Resolves to the case
-// detail, or null when the citizen was sent to verify their identity first.
+// Runs `action` ('confirm', 'submit' or 'pay') for the case. Resolves to the
+// server's answer (the case detail; for 'pay' the payment order), or null when the citizen was sent to verify their identity first.
 // Any other error is thrown for the page to show.
 async function runClaimAction(page, action, caseNumber) {
   try {

@@ -6,6 +6,7 @@ const TONE_BY_STATUS = {
   cancelled: 'muted',
   returned: 'warning',
   awaiting_payment: 'warning',
+  fees_assessed: 'warning',
   supplement_required: 'warning',
   rejected: 'danger',
   completed: 'success',

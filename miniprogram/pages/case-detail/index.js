@@ -42,6 +42,8 @@ function presentCase(item) {
     canConfirm: actions.includes('confirm'),
     canSubmit: actions.includes('submit'),
     canWithdraw: actions.includes('withdraw'),
+    // Taxes and fees are due once assessed (fees_assessed), or when the server offers it.
+    canPay: item.status === 'fees_assessed' || actions.includes('pay'),
     materialsEditable,
     applicants: (item.applicants || []).map((applicant, index) => ({
       key: `${applicant.role}-${index}`,
@@ -146,6 +148,10 @@ Page({
 
   onEdit() {
     wx.navigateTo({ url: caseUrl(CASE_PAGES.form, this.data.caseNumber) });
+  },
+
+  onOpenPayment() {
+    wx.navigateTo({ url: caseUrl(CASE_PAGES.payment, this.data.caseNumber) });
   },
 
   onOpenMaterials() {
