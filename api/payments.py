@@ -82,3 +82,12 @@ def notify(gateway_name: str) -> Response:
     answer, content_type, status = checkout.handle_notification(
         gateway_name, body, dict(request.headers), form)
     return Response(answer, status=status, content_type=content_type)
+
+
+@blp.route("/payments/refund-notify/<gateway_name>", methods=["POST"])
+@blp.doc(description="退款结果通知（微信支付 req_info 加密 XML），经退款查询确认后处理")
+def refund_notify(gateway_name: str) -> Response:
+    """退款结果通知（由支付渠道调用）"""
+    answer, content_type, status = checkout.handle_refund_notification(
+        gateway_name, request.get_data(cache=True))
+    return Response(answer, status=status, content_type=content_type)

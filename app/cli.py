@@ -7,12 +7,14 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
+    from app.fees.reconciliation import register_payments_cli
     from app.jobs import register_jobs_cli
     from app.staff.cli import register_staff_cli
     from app.workdays.cli import register_cli as register_calendar_cli
 
     register_staff_cli(app)
     register_jobs_cli(app)
+    register_payments_cli(app)
     register_calendar_cli(app)
 
     @app.cli.command("load-reference-data")

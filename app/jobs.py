@@ -1,5 +1,5 @@
 """Background jobs: retry waiting checks, settle orders whose notification never came,
-drain the outbox.
+finish refunds, reconcile yesterday's bills, drain the outbox.
 
 ``flask --app wsgi jobs run`` runs them in a loop (one process per deployment is
 enough; every step is safe to run twice); ``jobs run-once`` runs one pass. ``make run``
@@ -22,13 +22,17 @@ logger = logging.getLogger(__name__)
 def run_once() -> dict[str, int]:
     """One pass of every job (inside an app context)."""
     from app.checks.service import run_due_checks
-    from app.fees.checkout import query_open_orders
+    from app.fees.checkout import query_open_orders, query_processing_refunds
+    from app.fees.reconciliation import reconcile_due
     from app.notifications.service import drain
 
     cases = run_due_checks()
     orders = query_open_orders()
+    refunds = query_processing_refunds()
+    bills = reconcile_due()
     sent = drain()
-    return {"cases_checked": cases, "orders_queried": orders, **sent}
+    return {"cases_checked": cases, "orders_queried": orders, "refunds_queried": refunds,
+            "bills_reconciled": bills, **sent}
 
 
 def _loop(app: Flask, interval: float, stop: threading.Event) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Model, Money, UTCDateTime
@@ -169,3 +169,77 @@ class Refund(Model):
     @property
     def status_enum(self) -> RefundStatus:
         return RefundStatus(self.status)
+
+
+class ReconciliationStatus(enum.StrEnum):
+    MATCHED = "matched"  # every line of the bill is the platform's, and the reverse
+    DIFFERENCES = "differences"
+    FAILED = "failed"  # the bill could not be fetched (not ready, gateway down): retried
+
+    @property
+    def label(self) -> str:
+        return {"matched": "一致", "differences": "有差异", "failed": "未取得对账单"}[self.value]
+
+
+class Reconciliation(Model):
+    """One gateway's bill for one Beijing-time day, compared with the platform's records.
+    Running it again for the same day replaces the result."""
+
+    __tablename__ = "payment_reconciliations"
+    __table_args__ = (UniqueConstraint("gateway", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(10))
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_by: Mapped[str] = mapped_column(String(40))  # "staff:<id>" or "system"
+    bill_lines: Mapped[int] = mapped_column(default=0)
+    bill_payments_fen: Mapped[int] = mapped_column(Money, default=0)
+    bill_refunds_fen: Mapped[int] = mapped_column(Money, default=0)
+    platform_payments_fen: Mapped[int] = mapped_column(Money, default=0)
+    platform_refunds_fen: Mapped[int] = mapped_column(Money, default=0)
+    error: Mapped[str | None] = mapped_column(String(200))
+
+    differences: Mapped[list[ReconciliationDifference]] = relationship(
+        back_populates="reconciliation", cascade="all, delete-orphan",
+        order_by="ReconciliationDifference.id")
+
+    @property
+    def status_enum(self) -> ReconciliationStatus:
+        return ReconciliationStatus(self.status)
+
+
+class DifferenceKind(enum.StrEnum):
+    MISSING_ON_PLATFORM = "missing_on_platform"  # in the bill, not done here
+    MISSING_IN_BILL = "missing_in_bill"  # done here that day, not in the bill
+    AMOUNT = "amount"  # both have it, the amounts differ
+    TRANSACTION = "transaction"  # both have it, the gateway's transaction ids differ
+    OTHER_DAY = "other_day"  # both have it, on different days
+
+    @property
+    def label(self) -> str:
+        return {"missing_on_platform": "渠道有、平台无", "missing_in_bill": "平台有、渠道无",
+                "amount": "金额不一致", "transaction": "交易号不一致",
+                "other_day": "记账日期不同"}[self.value]
+
+
+class ReconciliationDifference(Model):
+    __tablename__ = "payment_reconciliation_differences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reconciliation_id: Mapped[int] = mapped_column(
+        ForeignKey("payment_reconciliations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    line_kind: Mapped[str] = mapped_column(String(10))  # payment | refund
+    out_trade_no: Mapped[str] = mapped_column(String(64))
+    out_refund_no: Mapped[str | None] = mapped_column(String(64))
+    bill_fen: Mapped[int | None] = mapped_column(Money)
+    platform_fen: Mapped[int | None] = mapped_column(Money)
+    note: Mapped[str] = mapped_column(String(200))
+
+    reconciliation: Mapped[Reconciliation] = relationship(back_populates="differences")
+
+    @property
+    def kind_enum(self) -> DifferenceKind:
+        return DifferenceKind(self.kind)

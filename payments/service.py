@@ -34,6 +34,7 @@ from payments.gateways.base import (
     Gateway,
     GatewayUnavailable,
     PaymentResult,
+    RefundResult,
     TradeState,
 )
 from payments.models import (
@@ -266,7 +267,7 @@ def request_refund(order: PaymentOrder, items: list[tuple[int, int]], reason: st
     if not 2 <= len(reason) <= 200:
         raise RefundRefused("请填写退款原因（2 至 200 字）")
     by_id = {item.id: item for item in order.items}
-    pending = _pending_by_item(order)
+    pending = pending_by_item(order)
     clean = []
     for item_id, amount in items:
         item = by_id.get(item_id)
@@ -286,7 +287,7 @@ def request_refund(order: PaymentOrder, items: list[tuple[int, int]], reason: st
     return refund
 
 
-def _pending_by_item(order: PaymentOrder) -> dict[int, int]:
+def pending_by_item(order: PaymentOrder) -> dict[int, int]:
     pending: dict[int, int] = {}
     for refund in db.session.scalars(select(Refund).where(
             Refund.order_id == order.id,
@@ -330,6 +331,60 @@ def approve_refund(refund: Refund, decided_by: str, gateway: Gateway,
         _fail_refund(refund)
     db.session.commit()
     return refund
+
+
+def processing_refunds(now: datetime, older_than: timedelta = timedelta(minutes=1),
+                       limit: int = 100) -> list[Refund]:
+    """Approved refunds the gateway is still working on: the job asks about them."""
+    return list(db.session.scalars(select(Refund).where(
+        Refund.status == RefundStatus.PROCESSING,
+        Refund.decided_at <= now - older_than).order_by(Refund.id).limit(limit)))
+
+
+def apply_refund_result(gateway: str, result: RefundResult,
+                        source: str) -> tuple[str, Refund | None]:
+    """Book a gateway's word on a refund (a confirmed notification or a query); the
+    outcome: applied | duplicate | processing | mismatch | unknown_refund (caller commits)."""
+    refund = db.session.scalar(select(Refund).where(
+        Refund.out_refund_no == result.out_refund_no)
+        .execution_options(populate_existing=True))
+
+    def event(outcome: str, reason: str | None = None) -> None:
+        db.session.add(PaymentEvent(
+            gateway=gateway, source=source, out_trade_no=result.out_trade_no,
+            transaction_id=result.refund_id, amount_fen=result.amount_fen, outcome=outcome,
+            reason=(f"refund {result.out_refund_no}" + (f": {reason}" if reason else ""))[:200]))
+        if outcome not in ("applied", "duplicate", "processing"):
+            logger.warning("refund %s from %s refused: %s (%s)", source, gateway, outcome, reason)
+
+    if refund is None:
+        event("unknown_refund", "no such refund")
+        return "unknown_refund", None
+    _locked(refund.order_id)  # a notification and the job's query: one books it
+    db.session.refresh(refund)
+    problems = []
+    if refund.order.gateway != gateway:
+        problems.append(f"gateway {gateway} for a {refund.order.gateway} order")
+    if result.out_trade_no != refund.order.out_trade_no:
+        problems.append("order number")
+    if result.amount_fen != refund.amount_fen:
+        problems.append(f"amount {result.amount_fen} ≠ {refund.amount_fen}")
+    if problems:
+        event("mismatch", "; ".join(problems))
+        return "mismatch", refund
+    if refund.status_enum != RefundStatus.PROCESSING:
+        event("duplicate", refund.status)
+        return "duplicate", refund
+    if result.state == "success":
+        refund.gateway_refund_id = refund.gateway_refund_id or result.refund_id
+        _complete_refund(refund)
+    elif result.state == "failed":
+        _fail_refund(refund)
+    else:
+        event("processing")
+        return "processing", refund
+    event("applied", result.state)
+    return "applied", refund
 
 
 def _complete_refund(refund: Refund) -> None:

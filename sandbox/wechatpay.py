@@ -16,7 +16,8 @@ again on WeChat's schedule until the merchant answers ``return_code`` SUCCESS.
 Magic amounts (``total_fee`` in fen): ending in **99** → the payment is declined
 (trade_state PAYERROR, no notification); ending in **98** → paid, but the notification is
 never sent (only orderquery finds the payment). A refund of an amount ending in **97**
-is refused with NOTENOUGH (the merchant's balance is too low).
+is refused with NOTENOUGH (the merchant's balance is too low); one ending in **96** stays
+PROCESSING for a minute (sandbox clock), then succeeds and is notified.
 
 See sandbox/README.md ("WeChat Pay API v2") for every endpoint and error.
 """
@@ -61,6 +62,8 @@ RESEND_SCHEDULE_SECONDS: tuple[int, ...] = (
 DECLINED_CENTS = 99  # total_fee % 100: the payer's payment fails (PAYERROR)
 SILENT_CENTS = 98  # total_fee % 100: paid, the notification is never sent
 NOTENOUGH_REFUND_CENTS = 97  # refund_fee % 100: NOTENOUGH, the merchant's balance is low
+SLOW_REFUND_CENTS = 96  # refund_fee % 100: PROCESSING for a while, then SUCCESS
+SLOW_REFUND_SECONDS = 60
 PREPAY_ID_TTL_SECONDS = 7200  # a prepay_id can start a payment for 2 hours
 MIN_EXPIRE_SECONDS = 300  # time_expire at least 5 minutes ahead (JSAPI)
 MAX_PARTIAL_REFUNDS = 50
@@ -595,6 +598,7 @@ class WeChatPaySandbox:
                 raise _BusinessError("INVALID_REQUEST", "订单部分退款次数不能超过50次")
             if refund_fee % 100 == NOTENOUGH_REFUND_CENTS:
                 raise _BusinessError("NOTENOUGH", "基本账户余额不足，请充值后重新发起")
+            slow = refund_fee % 100 == SLOW_REFUND_CENTS
             refund = _Refund(
                 out_refund_no=out_refund_no,
                 refund_id="50300" + _digits(5) + self._beijing(now).strftime("%Y%m%d")
@@ -607,7 +611,9 @@ class WeChatPaySandbox:
                 refund_account=params.get("refund_account") or "REFUND_SOURCE_UNSETTLED_FUNDS",
                 notify_url=notify_url,
                 applied_at=now,
-                success_at=now,  # the sandbox's refunds succeed at once
+                # The sandbox's refunds succeed at once, but for the magic slow amount.
+                status="PROCESSING" if slow else "SUCCESS",
+                success_at=now + SLOW_REFUND_SECONDS if slow else now,
             )
             self._refunds[out_refund_no] = refund
             order.refunded_fee += refund_fee
@@ -625,13 +631,20 @@ class WeChatPaySandbox:
                         out_refund_no=out_refund_no,
                         url=notify_url,
                         body=self._refund_notification(refund),
-                        due_at=now,
+                        due_at=refund.success_at,
                     )
                 )
             return self._refund_answer(refund)
 
+    def _settle_slow_refunds(self) -> None:
+        now = self.clock()
+        for refund in self._refunds.values():
+            if refund.status == "PROCESSING" and (refund.success_at or now) <= now:
+                refund.status = "SUCCESS"
+
     def _refund_query(self, params: dict[str, str], sign_type: str) -> dict[str, Any]:
         with self._lock:
+            self._settle_slow_refunds()
             refunds: list[_Refund]
             if params.get("refund_id"):
                 refunds = [r for r in self._refunds.values() if r.refund_id == params["refund_id"]]
@@ -674,7 +687,7 @@ class WeChatPaySandbox:
                         f"refund_recv_accout_{index}": "支付用户零钱",
                     }
                 )
-                if refund.success_at is not None:
+                if refund.status == "SUCCESS" and refund.success_at is not None:
                     answer[f"refund_success_time_{index}"] = self._beijing(
                         refund.success_at
                     ).strftime("%Y-%m-%d %H:%M:%S")
@@ -710,6 +723,7 @@ class WeChatPaySandbox:
         end = start + 86400
         rows: list[tuple[float, list[str], dict[str, int]]] = []
         with self._lock:
+            self._settle_slow_refunds()
             for order in self._orders.values():
                 if order.paid_at is None or not start <= order.paid_at < end:
                     continue
@@ -895,7 +909,7 @@ class WeChatPaySandbox:
             "refund_id": refund.refund_id,
             "refund_recv_accout": "支付用户零钱",
             "refund_request_source": "API",
-            "refund_status": refund.status,
+            "refund_status": "SUCCESS",  # sent when the refund has succeeded
             "settlement_refund_fee": refund.refund_fee,
             "settlement_total_fee": refund.total_fee,
             "success_time": self._beijing(refund.success_at).strftime("%Y-%m-%d %H:%M:%S"),
@@ -1063,6 +1077,7 @@ class WeChatPaySandbox:
         """Refunds, oldest first: out_refund_no, refund_id, out_trade_no, transaction_id,
         total_fee, refund_fee, refund_desc, status, notify_url, applied_at, success_at."""
         with self._lock:
+            self._settle_slow_refunds()
             return [
                 {
                     "out_refund_no": r.out_refund_no,

@@ -25,7 +25,13 @@ from app.errors import CaseStateConflict, NotFound, ValidationFailed
 from app.fees import service as fees
 from app.timeutil import utcnow
 from payments import service as payments
-from payments.gateways.base import Gateway, NotificationRejected, PaymentResult
+from payments.gateways.base import (
+    Gateway,
+    GatewayError,
+    NotificationRejected,
+    PaymentResult,
+    RefundResult,
+)
 from payments.models import PaymentOrder
 
 logger = logging.getLogger(__name__)
@@ -120,19 +126,26 @@ def _settle(gateway_obj: Gateway, result: PaymentResult, source: str) -> payment
                 "system")
             db.session.commit()
             payments.approve_refund(refund, "system:double-payment", gateway_obj,
-                                    _notify_url(gateway_obj.name))
+                                    _refund_notify_url(gateway_obj.name))
             return applied
     db.session.commit()
     return applied
 
 
-NOTIFY_PATH = "/api/payments/notify/{gateway}"  # api/payments.py serves it
+NOTIFY_PATH = "/api/payments/notify/{gateway}"  # api/payments.py serves both
+REFUND_NOTIFY_PATH = "/api/payments/refund-notify/{gateway}"
 
 
-def _notify_url(gateway_name: str) -> str:
+def _notify_url(gateway_name: str, path: str | None = None) -> str:
     """Built from settings, not from a request: the job runner refunds outside one."""
     base = str(current_app.config.get("PAYMENT_NOTIFY_BASE_URL") or "").rstrip("/")
-    return base + NOTIFY_PATH.format(gateway=gateway_name)
+    return base + (path or NOTIFY_PATH).format(gateway=gateway_name)
+
+
+def _refund_notify_url(gateway_name: str) -> str:
+    """WeChat sends refund notifications to the refund's own notify_url; Alipay sends
+    them to the payment's (they arrive at NOTIFY_PATH as a trade status)."""
+    return _notify_url(gateway_name, REFUND_NOTIFY_PATH if gateway_name == "wechat" else None)
 
 
 def request_refund(case_number: str, out_trade_no: str, items: list[tuple[int, int]],
@@ -163,7 +176,7 @@ def decide_refund(refund_id: int, staff_id: int, approve: bool) -> Any:
     try:
         if approve:
             payments.approve_refund(refund, f"staff:{staff_id}", gateway(refund.order.gateway),
-                                    _notify_url(refund.order.gateway))
+                                    _refund_notify_url(refund.order.gateway))
         else:
             payments.reject_refund(refund, f"staff:{staff_id}")
     except payments.RefundRefused as refused:
@@ -175,6 +188,30 @@ def decide_refund(refund_id: int, staff_id: int, approve: bool) -> Any:
                  after={"out_refund_no": refund.out_refund_no, "status": refund.status})
     db.session.commit()
     return refund
+
+
+def refund_everything_paid(case: Case, reason: str) -> list[Any]:
+    """A case refused after payment: a refund request for everything still paid, for a
+    supervisor to approve (the caller commits)."""
+    from payments.models import OrderStatus
+
+    requested = []
+    for order in orders_of(case):
+        if order.status_enum not in (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED):
+            continue
+        pending = payments.pending_by_item(order)
+        items = [(i.id, i.amount_fen - i.refunded_fen - pending.get(i.id, 0))
+                 for i in order.items]
+        items = [(item_id, fen) for item_id, fen in items if fen > 0]
+        if not items:
+            continue
+        refund = payments.request_refund(order, items, reason, "system")
+        audit.record(actor_type=ActorType.SYSTEM, actor_id="refusal", channel=Channel.SYSTEM,
+                     action="refund.requested", entity_type="case", entity_id=case.case_number,
+                     after={"out_refund_no": refund.out_refund_no,
+                            "amount_fen": refund.amount_fen})
+        requested.append(refund)
+    return requested
 
 
 def _staff_order(case_number: str, out_trade_no: str) -> PaymentOrder:
@@ -215,6 +252,78 @@ def handle_notification(gateway_name: str, body: bytes, headers: dict[str, str],
     # Unknown orders and mismatches are refused (the gateway retries; logged each time).
     ack = chosen.ack(applied.outcome in ("applied", "duplicate", "not_paid"))
     return ack.body, ack.content_type, ack.status
+
+
+def handle_refund_notification(gateway_name: str, body: bytes) -> tuple[bytes, str, int]:
+    """A refund notification (WeChat: ``req_info`` AES-encrypted with the API key).
+
+    The encryption is not authenticated, so its word is never booked as such: the refund
+    is confirmed with the gateway's refund query, then booked once (a second notification
+    or the job's query finds it done)."""
+    chosen = gateways().get(gateway_name)
+    parse = getattr(chosen, "parse_refund_notification", None)
+    if chosen is None or parse is None:
+        raise NotFound("未知的支付渠道")
+    try:
+        told: RefundResult = parse(body)
+    except NotificationRejected as rejected:
+        payments.record_rejected(gateway_name, "refund_notification", rejected.reason)
+        db.session.commit()
+        ack = chosen.ack(False)
+        return ack.body, ack.content_type, ack.status
+    outcome = confirm_refund(chosen, told.out_refund_no, "refund_notification", told)
+    ack = chosen.ack(outcome in ("applied", "duplicate", "processing"))
+    return ack.body, ack.content_type, ack.status
+
+
+def confirm_refund(gateway_obj: Gateway, out_refund_no: str, source: str,
+                   told: RefundResult | None = None) -> str:
+    """Ask the gateway about one refund and book its answer (commits)."""
+    refund_query = getattr(gateway_obj, "refund_query", None)
+    try:
+        if refund_query is None:
+            raise GatewayError("UNSUPPORTED", "no refund query")
+        result: RefundResult = refund_query(out_refund_no)
+    except GatewayError as exc:
+        logger.warning("refund query %s: %s", out_refund_no, exc)
+        db.session.rollback()
+        if told is not None:  # record what was told; the gateway will notify again
+            payments.apply_refund_result(gateway_obj.name, RefundResult(
+                out_refund_no=told.out_refund_no, out_trade_no=told.out_trade_no,
+                amount_fen=told.amount_fen, state="processing"), source)
+            db.session.commit()
+        return "unavailable"
+    for _ in range(3):
+        try:
+            return _book_refund(gateway_obj.name, result, source)
+        except StaleDataError:
+            db.session.rollback()
+    return _book_refund(gateway_obj.name, result, source)
+
+
+def _book_refund(gateway_name: str, result: RefundResult, source: str) -> str:
+    outcome, refund = payments.apply_refund_result(gateway_name, result, source)
+    if outcome == "applied" and refund is not None:
+        case = db.session.get(Case, refund.order.case_id)
+        assert case is not None
+        audit.record(actor_type=ActorType.SYSTEM, actor_id=gateway_name,
+                     channel=Channel.SYSTEM, action=f"refund.{refund.status}",
+                     entity_type="case", entity_id=case.case_number,
+                     after={"out_refund_no": refund.out_refund_no,
+                            "amount_fen": refund.amount_fen, "source": source})
+    db.session.commit()
+    return outcome
+
+
+def query_processing_refunds() -> int:
+    """The job: ask about approved refunds the gateway has not finished."""
+    done = 0
+    for refund in payments.processing_refunds(utcnow()):
+        chosen = gateways().get(refund.order.gateway)
+        if chosen is not None:
+            confirm_refund(chosen, refund.out_refund_no, "query")
+            done += 1
+    return done
 
 
 def query_open_orders() -> int:
