@@ -19,7 +19,9 @@ from app.audit import ActorType, Channel
 from app.cases.workflow import CaseStatus
 from app.checks import service as checks
 from app.errors import DomainError, NotFound
+from app.fees import counter
 from app.notifications import service as notifications
+from app.register import from_case
 from app.review import desk, service
 from app.review.models import Department, TaskStatus
 from app.staff.models import StaffRole
@@ -159,7 +161,7 @@ def review_register(task_id: int) -> ResponseReturnValue:
     task = service.get_task(task_id, g.staff)
     if CsrfForm().validate_on_submit():
         case = desk.find_case_by_id(task.case_id)
-        _act(lambda: desk.register_case(case.case_number, g.staff), "登簿完成，已写入登记簿")
+        _act(lambda: from_case.register_case(case.case_number, g.staff), "登簿完成，已写入登记簿")
     return _back(task_id)
 
 
@@ -241,7 +243,7 @@ def case_counter_payment(case_number: str) -> ResponseReturnValue:
         except ValueError:
             flash("请填写正确的金额（元，最多两位小数）", "error")
         else:
-            _act(lambda: desk.record_counter_payment(
+            _act(lambda: counter.record_counter_payment(
                 case_number, g.staff, request.form.get("reference", ""), amount_fen),
                 "已登记窗口缴费")
     return redirect(url_for("admin.case_desk", case_number=case_number))
