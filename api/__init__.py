@@ -62,9 +62,21 @@ def init_app(app: Flask) -> None:
     )
     api.init_app(app)
 
-    from api import appointments, auth, cases, kyc, materials, me, payments, reference, register
+    from api import (
+        appointments,
+        auth,
+        cases,
+        kyc,
+        materials,
+        me,
+        payments,
+        receipts,
+        reference,
+        register,
+    )
 
-    for module in (auth, me, cases, materials, kyc, reference, register, appointments, payments):
+    for module in (auth, me, cases, materials, kyc, reference, register, appointments, payments,
+                   receipts):
         api.register_blueprint(module.blp)
         csrf.exempt(module.blp)  # bearer tokens, not cookies: no CSRF exposure
 

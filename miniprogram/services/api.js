@@ -523,6 +523,26 @@ async function getPayment(outTradeNo) {
   return data;
 }
 
+// ---- e-receipts (电子缴费凭证) -----------------------------------------------
+
+// My receipts, newest payment first: [{kind, kind_label, number, case_number,
+// business_type, gateway_label, paid_at, amount_fen, refunded_fen, status,
+// status_label, transaction_id_masked, items, refunds}]. Amounts are integer fen;
+// `kind` says what document it is ("payment_receipt" today, fiscal e-bills later).
+async function listReceipts({ page = 1, pageSize = 20 } = {}) {
+  const query = `page=${encodeURIComponent(page)}&page_size=${encodeURIComponent(pageSize)}`;
+  const { data, headers } = await request(`/me/receipts?${query}`);
+  return {
+    items: Array.isArray(data) ? data : [],
+    pagination: parsePagination(headers),
+  };
+}
+
+async function getReceipt(outTradeNo) {
+  const { data } = await request(`/me/receipts/${encodeURIComponent(outTradeNo)}`);
+  return data;
+}
+
 // ---- identity verification (kyc) ------------------------------------------
 
 async function getKycStatus() {
@@ -628,6 +648,8 @@ module.exports = {
   getCaseFees,
   createPayment,
   getPayment,
+  listReceipts,
+  getReceipt,
   downloadFile,
   resolveFileUrl,
   hasErrorCode,

@@ -95,6 +95,17 @@ test('cancelling the confirmation keeps the citizen logged in', async () => {
   expect(wx.reLaunch).not.toHaveBeenCalled();
 });
 
+test('我的缴费凭证 opens the e-receipt list', async () => {
+  loggedIn();
+  fakeServer(() => ({ data: { id: 7, channels: ['wechat'], identity_verified: true, person: null } }));
+
+  const page = await showPage();
+
+  const link = page.querySelector('.me__receipts');
+  expect(textOf(link)).toBe('我的缴费凭证');
+  expect(link.toJSON().attrs.find((attr) => attr.name === 'url').value).toBe('/pages/receipts/index');
+});
+
 describe('实名认证 entry', () => {
   const ME = { id: 7, channels: ['wechat'], phone_masked: null, identity_verified: false, person: null };
 

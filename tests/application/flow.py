@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -83,12 +84,13 @@ def citizen_by_sms(app: Flask, client: FlaskClient, sandbox: Any, phone: str, na
     return _verified(app, client, sms_login(client, sandbox, phone), name, id_number)
 
 
-_shade = iter(range(10, 250))
+_shade = itertools.count()
 
 
 def scan() -> bytes:
     """A small distinct PNG (uploads of identical bytes are refused as duplicates)."""
-    image = Image.new("RGB", (40, 30), (next(_shade), 120, 200))
+    n = next(_shade)
+    image = Image.new("RGB", (40, 30), (10 + n % 240, 120 + (n // 240) % 120, 200))
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()

@@ -1,0 +1,121 @@
+// 我的缴费凭证: every order I paid, newest first. A tap opens the items (with
+// what each department received and what was refunded) and the refunds. The
+// server decides what counts as paid; this page only shows it.
+const { listReceipts, isLoggedIn, errorMessageOf, showError, LOGIN_PAGE } = require('../../services/api');
+const { formatDateTime } = require('../../utils/time');
+const { fenToYuan } = require('../../utils/money');
+
+const PAGE_SIZE = 20;
+
+function yuanText(fen) {
+  const yuan = fenToYuan(fen);
+  return yuan ? `${yuan} 元` : '';
+}
+
+// X-Pagination omits next_page on the last page; without the header, a short
+// page is the last one.
+function hasNextPage(pagination, page, receivedCount) {
+  if (pagination) {
+    if (pagination.next_page !== undefined) return pagination.next_page !== null;
+    if (pagination.total_pages !== undefined) return page < pagination.total_pages;
+  }
+  return receivedCount >= PAGE_SIZE;
+}
+
+function presentReceipt(receipt) {
+  const refundedFen = Number(receipt.refunded_fen) || 0;
+  const number = receipt.number || receipt.out_trade_no || '';
+  return {
+    key: `${receipt.kind || 'receipt'}-${number}`,
+    kindLabel: receipt.kind_label || '',
+    caseNumber: receipt.case_number || '',
+    businessTypeName: (receipt.business_type && receipt.business_type.name) || '',
+    paidText: formatDateTime(receipt.paid_at || receipt.issued_at),
+    gatewayLabel: receipt.gateway_label || '',
+    amountText: yuanText(receipt.amount_fen),
+    refundedText: refundedFen > 0 ? yuanText(refundedFen) : '',
+    status: receipt.status || '',
+    statusLabel: receipt.status_label || '',
+    outTradeNo: receipt.out_trade_no || number,
+    transactionIdMasked: receipt.transaction_id_masked || '',
+    items: (receipt.items || []).map((item, index) => ({
+      key: `${item.department}-${index}`,
+      name: item.name || '',
+      departmentLabel: item.department_label || '',
+      amountText: yuanText(item.amount_fen),
+      refundedText: Number(item.refunded_fen) > 0 ? yuanText(item.refunded_fen) : '',
+    })),
+    refunds: (receipt.refunds || []).map((refund, index) => ({
+      key: `refund-${index}`,
+      amountText: yuanText(refund.amount_fen),
+      atText: formatDateTime(refund.refunded_at),
+    })),
+    expanded: false,
+  };
+}
+
+Page({
+  data: {
+    items: [],
+    page: 0,
+    hasMore: false,
+    loading: false,
+    loaded: false,
+    errorMessage: '',
+  },
+
+  onLoad() {
+    if (!isLoggedIn()) {
+      wx.reLaunch({ url: LOGIN_PAGE });
+      return undefined;
+    }
+    return this.loadPage(1);
+  },
+
+  async onPullDownRefresh() {
+    try {
+      await this.loadPage(1);
+    } finally {
+      wx.stopPullDownRefresh();
+    }
+  },
+
+  onReachBottom() {
+    if (!this.data.hasMore || this.data.loading) return undefined;
+    return this.loadPage(this.data.page + 1);
+  },
+
+  async loadPage(page) {
+    // A reload (pull-down) supersedes a page still loading.
+    this.loadSequence = (this.loadSequence || 0) + 1;
+    const sequence = this.loadSequence;
+    this.setData({ loading: true });
+    try {
+      const { items, pagination } = await listReceipts({ page, pageSize: PAGE_SIZE });
+      if (sequence !== this.loadSequence) return;
+      const presented = items.map(presentReceipt);
+      this.setData({
+        items: page === 1 ? presented : this.data.items.concat(presented),
+        page,
+        hasMore: hasNextPage(pagination, page, items.length),
+        loaded: true,
+        errorMessage: '',
+      });
+    } catch (err) {
+      if (sequence !== this.loadSequence) return;
+      // Nothing shown yet: the message takes the page's place; otherwise the
+      // receipts already shown stay and a toast tells what went wrong.
+      if (this.data.items.length === 0) this.setData({ loaded: true, errorMessage: errorMessageOf(err) });
+      else showError(err);
+    } finally {
+      if (sequence === this.loadSequence) this.setData({ loading: false });
+    }
+  },
+
+  onToggle(event) {
+    const index = Number(event.currentTarget.dataset.index);
+    const item = this.data.items[index];
+    if (!item) return;
+    this.setData({ [`items[${index}].expanded`]: !item.expanded });
+  },
+});
