@@ -133,7 +133,7 @@ def test_an_alipay_day_with_a_refund_matches(
 
 
 def test_the_job_waits_for_the_bills_and_retries_one_not_ready(
-        app: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        client: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # 10:40 Beijing time by the platform, but WeChat is still making yesterday's bill.
     now = datetime(2026, 11, 24, 10, 40, tzinfo=SHANGHAI)
     gateway_time = {"at": datetime(2026, 11, 24, 9, 30, tzinfo=SHANGHAI).timestamp()}
@@ -158,7 +158,7 @@ def test_the_job_waits_for_the_bills_and_retries_one_not_ready(
 
 
 def test_supervisors_run_and_read_it_auditors_read_it_the_helpdesk_cannot(
-        app: Any, make_app: Any, sandbox: Any) -> None:
+        client: Any, make_app: Any, sandbox: Any) -> None:
     yesterday = (local_date() - timedelta(days=1)).isoformat()
     supervisor = make_app().test_client()
     log_in(supervisor, make_supervisor())
@@ -189,8 +189,8 @@ def test_supervisors_run_and_read_it_auditors_read_it_the_helpdesk_cannot(
 
 
 def test_the_command_prints_each_gateway_and_fails_on_differences(
-        app: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    runner = app.test_cli_runner()
+        client: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = client.application.test_cli_runner()
     _bills_ready(sandbox, monkeypatch)
     yesterday = (local_date() - timedelta(days=1)).isoformat()
     result = runner.invoke(args=["payments", "reconcile", "--date", yesterday])

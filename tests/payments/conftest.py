@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
-from payments.gateways.base import CreatedPayment, NotificationRejected
+from payments.gateways.base import CreatedPayment, NotificationRejected, RefundResult
 from payments.gateways.wechat import WeChatPayGateway
 from sandbox.testing import RunningSandbox, sandbox_settings, start_sandbox
 from sandbox.wechatpay import WeChatPaySandbox, wechatpay_settings
+from tests.helpers import FakeUpstream, LocalServer, unreachable_url
 
 
 class SteppedClock:
@@ -104,7 +104,7 @@ class Received:
     at: float  # the sandbox clock when it arrived
 
 
-class NotifyReceiver:
+class NotifyReceiver(LocalServer):
     """An HTTP server on 127.0.0.1 standing in for the platform's notify_url.
 
     Each request's body is recorded, then answered by ``script`` (a list of (status,
@@ -121,13 +121,11 @@ class NotifyReceiver:
             b"<xml><return_code>SUCCESS</return_code></xml>",
         )
         self.arrived = threading.Condition()
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        super().__init__()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/payments/wechat/notify"
+        return super().url + "/payments/wechat/notify"
 
     def answer_with(self, wx_gateway: WeChatPayGateway, results: list[Any]) -> None:
         """Answer like the platform: verify with ``gateway``, append the outcome (a
@@ -143,7 +141,7 @@ class NotifyReceiver:
 
         self.answer = answer
 
-    def _app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    def wsgi(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length)
         status, answer = self.script.pop(0) if self.script else self.answer(body)
@@ -157,11 +155,6 @@ class NotifyReceiver:
         with self.arrived:
             return self.arrived.wait_for(lambda: len(self.received) >= count, timeout)
 
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
 
 @pytest.fixture
 def wx_receiver(wx_clock: SteppedClock) -> Iterator[NotifyReceiver]:
@@ -170,59 +163,31 @@ def wx_receiver(wx_clock: SteppedClock) -> Iterator[NotifyReceiver]:
     server.stop()
 
 
-class FakeWeChat:
-    """An HTTP server that answers badly on purpose: ``mode`` "error" (HTTP 500),
-    "slow" (waits), "unsigned" (SUCCESS without a valid sign) or "html" (200, not XML)."""
-
-    def __init__(self) -> None:
-        self.mode = "error"
-        self.release = threading.Event()
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/"
-
-    def _app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        if self.mode == "slow":
-            self.release.wait(timeout=5)
-        if self.mode == "unsigned":
-            start_response("200 OK", [("Content-Type", "text/xml")])
-            return [
-                b"<xml><return_code>SUCCESS</return_code><result_code>SUCCESS</result_code>"
-                b"<prepay_id>wx1</prepay_id><sign>00000000000000000000000000000000</sign></xml>"
-            ]
-        if self.mode == "html":
-            start_response("200 OK", [("Content-Type", "text/html")])
-            return [b"<html><body>maintenance</body></html>"]
-        start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/html")])
-        return [b"<html>upstream failure</html>"]
-
-    def stop(self) -> None:
-        self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+@pytest.fixture
+def wx_results(wx_receiver: NotifyReceiver, wx_gateway: WeChatPayGateway) -> list[Any]:
+    """``wx_receiver`` answering as the platform does (see ``answer_with``): what it made
+    of each notification, a PaymentResult or the NotificationRejected."""
+    results: list[Any] = []
+    wx_receiver.answer_with(wx_gateway, results)
+    return results
 
 
 @pytest.fixture
-def fake_wechat() -> Iterator[FakeWeChat]:
-    server = FakeWeChat()
+def fake_wechat() -> Iterator[FakeUpstream]:
+    """A WeChat Pay that answers badly on purpose (``mode``: see FakeUpstream); its
+    ``url`` ends in "/", as a gateway's api_base_url does."""
+    server = FakeUpstream("error")
     yield server
     server.stop()
 
 
 @pytest.fixture
 def wx_unreachable_url() -> str:
-    """A 127.0.0.1 address where nothing listens: a port taken, then released."""
-    import socket
+    """A 127.0.0.1 address where nothing listens, ending in "/"."""
+    return unreachable_url() + "/"
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
+
+NO_NOTIFY = "http://127.0.0.1:9/notify"  # a closed port: notifications sent there fail
 
 
 def new_out_trade_no() -> str:
@@ -232,6 +197,20 @@ def new_out_trade_no() -> str:
 @pytest.fixture
 def wx_openid(wx_sandbox: RunningSandbox) -> str:
     return wx_sandbox.state.openid_for("zhangsan")
+
+
+def payment_args(openid: str, expires_at: datetime, **changes: Any) -> dict[str, Any]:
+    """The keyword arguments of ``create_payment`` for a JSAPI order of 80 yuan."""
+    return {
+        "out_trade_no": new_out_trade_no(),
+        "amount_fen": 8000,
+        "description": "登记费",
+        "expires_at": expires_at,
+        "payer_openid": openid,
+        "notify_url": NO_NOTIFY,
+        "return_url": None,
+        **changes,
+    }
 
 
 def create(
@@ -246,14 +225,81 @@ def create(
     description: str = "珠海市不动产登记中心-登记费",
 ) -> tuple[str, CreatedPayment]:
     """A JSAPI order expiring ``expires_in`` after the sandbox clock."""
-    out_trade_no = out_trade_no or new_out_trade_no()
-    created = wx_gateway.create_payment(
-        out_trade_no=out_trade_no,
+    args = payment_args(
+        wx_openid,
+        datetime.fromtimestamp(wx_clock(), UTC) + expires_in,
         amount_fen=amount_fen,
         description=description,
-        expires_at=datetime.fromtimestamp(wx_clock(), UTC) + expires_in,
-        payer_openid=wx_openid,
         notify_url=notify_url,
-        return_url=None,
     )
-    return out_trade_no, created
+    if out_trade_no:
+        args["out_trade_no"] = out_trade_no
+    return args["out_trade_no"], wx_gateway.create_payment(**args)
+
+
+MakeOrder = Callable[..., tuple[str, CreatedPayment]]
+PayOrder = Callable[..., str]
+
+
+@pytest.fixture
+def wx_order(wx_gateway: WeChatPayGateway, wx_clock: SteppedClock, wx_openid: str) -> MakeOrder:
+    """``wx_order(notify_url=NO_NOTIFY, **options)``: :func:`create` with ``wx_gateway``."""
+
+    def make(notify_url: str = NO_NOTIFY, **options: Any) -> tuple[str, CreatedPayment]:
+        return create(wx_gateway, wx_clock, wx_openid, notify_url, **options)
+
+    return make
+
+
+@pytest.fixture
+def wx_paid(wx_order: MakeOrder, wechatpay: WeChatPaySandbox) -> PayOrder:
+    """``wx_paid(amount_fen=8000, notify_url=NO_NOTIFY)``: an order the payer has paid
+    (its notification queued, not sent); returns its out_trade_no."""
+
+    def pay(amount_fen: int = 8000, notify_url: str = NO_NOTIFY) -> str:
+        out_trade_no, _ = wx_order(notify_url, amount_fen=amount_fen)
+        wechatpay.pay(out_trade_no)
+        return out_trade_no
+
+    return pay
+
+
+def pay_and_deliver(
+    wechatpay: WeChatPaySandbox, wx_receiver: NotifyReceiver, out_trade_no: str
+) -> bytes:
+    """Pay the order and deliver its notification: the one body ``wx_receiver`` got."""
+    wechatpay.pay(out_trade_no)
+    attempts = wechatpay.deliver_due_notifications()
+    assert [a["ok"] for a in attempts] == [True]
+    assert len(wx_receiver.received) == 1
+    return wx_receiver.received[0].body
+
+
+@pytest.fixture
+def wx_delivered(
+    wx_order: MakeOrder, wechatpay: WeChatPaySandbox, wx_receiver: NotifyReceiver
+) -> tuple[str, bytes]:
+    """An 80-yuan order paid and its notification delivered: (out_trade_no, the body)."""
+    out_trade_no, _ = wx_order(wx_receiver.url)
+    return out_trade_no, pay_and_deliver(wechatpay, wx_receiver, out_trade_no)
+
+
+def refund(
+    gateway: WeChatPayGateway,
+    out_trade_no: str,
+    refund_fen: int,
+    *,
+    total_fen: int = 8000,
+    out_refund_no: str | None = None,
+    reason: str = "",
+    notify_url: str = "",
+) -> RefundResult:
+    """``gateway.refund`` of an order of ``total_fen``; out_refund_no "R" + out_trade_no."""
+    return gateway.refund(
+        out_trade_no=out_trade_no,
+        out_refund_no=out_refund_no or "R" + out_trade_no,
+        total_fen=total_fen,
+        refund_fen=refund_fen,
+        reason=reason,
+        notify_url=notify_url,
+    )

@@ -10,7 +10,7 @@ from payments.gateways.base import PaymentResult, TradeState
 from payments.gateways.wechat import WeChatPayGateway
 from sandbox.testing import RunningSandbox
 from sandbox.wechatpay import RESEND_SCHEDULE_SECONDS, WeChatPaySandbox
-from tests.payments.conftest import NotifyReceiver, SteppedClock, create
+from tests.payments.conftest import MakeOrder, NotifyReceiver, PayOrder, SteppedClock
 
 FAIL_XML = b"<xml><return_code><![CDATA[FAIL]]></return_code></xml>"
 SUCCESS_XML = b"<xml><return_code><![CDATA[SUCCESS]]></return_code></xml>"
@@ -21,17 +21,14 @@ def _offsets(attempts: list[dict[str, Any]], start: float) -> list[float]:
 
 
 def test_a_failing_merchant_gets_exactly_three_deliveries_at_0_15_and_30_seconds(
-    wx_gateway: WeChatPayGateway,
     wechatpay: WeChatPaySandbox,
     wx_receiver: NotifyReceiver,
+    wx_results: list[Any],
     wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_paid: PayOrder,
 ) -> None:
-    results: list[Any] = []
-    wx_receiver.answer_with(wx_gateway, results)
     wx_receiver.script = [(500, b"busy"), (200, FAIL_XML)]  # then the gateway's own ack
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, wx_receiver.url)
-    wechatpay.pay(out_trade_no)
+    out_trade_no = wx_paid(notify_url=wx_receiver.url)
     start = wx_clock()
 
     first = wechatpay.deliver_due_notifications()
@@ -56,20 +53,18 @@ def test_a_failing_merchant_gets_exactly_three_deliveries_at_0_15_and_30_seconds
     (delivery,) = wechatpay.deliveries(out_trade_no)
     assert delivery["state"] == "delivered"
     assert _offsets(delivery["attempts"], start) == [0, 15, 30]
-    (result,) = results
+    (result,) = wx_results
     assert isinstance(result, PaymentResult) and result.state is TradeState.PAID
 
 
 def test_a_merchant_that_never_answers_success_gets_16_deliveries_over_24h4m(
-    wx_gateway: WeChatPayGateway,
     wechatpay: WeChatPaySandbox,
     wx_receiver: NotifyReceiver,
     wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_paid: PayOrder,
 ) -> None:
     wx_receiver.answer = lambda body: (200, FAIL_XML)
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, wx_receiver.url)
-    wechatpay.pay(out_trade_no)
+    out_trade_no = wx_paid(notify_url=wx_receiver.url)
     start = wx_clock()
 
     for _ in range(3 * 24 * 60):  # three days, minute by minute
@@ -90,15 +85,13 @@ def test_a_merchant_that_never_answers_success_gets_16_deliveries_over_24h4m(
 
 
 def test_the_resend_schedule_is_wechat_s_when_stepped_exactly(
-    wx_gateway: WeChatPayGateway,
     wechatpay: WeChatPaySandbox,
     wx_receiver: NotifyReceiver,
     wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_paid: PayOrder,
 ) -> None:
     wx_receiver.answer = lambda body: (200, b"not xml")
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, wx_receiver.url)
-    wechatpay.pay(out_trade_no)
+    out_trade_no = wx_paid(notify_url=wx_receiver.url)
     start = wx_clock()
 
     wechatpay.deliver_due_notifications()
@@ -131,14 +124,9 @@ def test_the_resend_schedule_is_wechat_s_when_stepped_exactly(
 
 
 def test_an_unreachable_notify_url_is_retried(
-    wx_gateway: WeChatPayGateway,
-    wechatpay: WeChatPaySandbox,
-    wx_clock: SteppedClock,
-    wx_openid: str,
-    wx_unreachable_url: str,
+    wechatpay: WeChatPaySandbox, wx_clock: SteppedClock, wx_paid: PayOrder, wx_unreachable_url: str
 ) -> None:
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, wx_unreachable_url + "notify")
-    wechatpay.pay(out_trade_no)
+    out_trade_no = wx_paid(notify_url=wx_unreachable_url + "notify")
 
     (attempt,) = wechatpay.deliver_due_notifications()
 
@@ -149,15 +137,14 @@ def test_an_unreachable_notify_url_is_retried(
 
 
 def test_the_background_thread_delivers_on_the_sandbox_clock(
-    wx_gateway: WeChatPayGateway,
     wechatpay: WeChatPaySandbox,
     wx_receiver: NotifyReceiver,
     wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_order: MakeOrder,
 ) -> None:
     wx_receiver.script = [(200, FAIL_XML)]
     wx_receiver.answer = lambda body: (200, SUCCESS_XML)
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, wx_receiver.url)
+    out_trade_no, _ = wx_order(wx_receiver.url)
     wechatpay.set_auto_delivery(True)
     try:
         wechatpay.pay(out_trade_no)
@@ -172,14 +159,11 @@ def test_the_background_thread_delivers_on_the_sandbox_clock(
 
 def test_a_reset_forgets_pending_notifications(
     wx_sandbox: RunningSandbox,
-    wx_gateway: WeChatPayGateway,
     wechatpay: WeChatPaySandbox,
     wx_receiver: NotifyReceiver,
-    wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_paid: PayOrder,
 ) -> None:
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, wx_receiver.url)
-    wechatpay.pay(out_trade_no)
+    out_trade_no = wx_paid(notify_url=wx_receiver.url)
 
     wx_sandbox.reset()
 
@@ -194,10 +178,10 @@ def test_the_times_are_the_sandbox_clock_s(
     wechatpay: WeChatPaySandbox,
     wx_receiver: NotifyReceiver,
     wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_order: MakeOrder,
 ) -> None:
     wx_clock.set(datetime.fromisoformat("2026-11-23T09:30:05+08:00"))
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, wx_receiver.url)
+    out_trade_no, _ = wx_order(wx_receiver.url)
     wx_clock.advance(60)
     wechatpay.pay(out_trade_no)
     wechatpay.deliver_due_notifications()

@@ -23,24 +23,19 @@ from payments.gateways.base import (
 from payments.gateways.wechat import WeChatPayGateway, make_wechatpay_gateway
 from sandbox.testing import RunningSandbox
 from sandbox.wechatpay import WeChatPayControlError, WeChatPaySandbox, sign
+from tests.helpers import FakeUpstream
 from tests.payments.conftest import (
-    FakeWeChat,
+    NO_NOTIFY,
+    MakeOrder,
     NotifyReceiver,
     SteppedClock,
     create,
     make_gateway,
     new_out_trade_no,
+    pay_and_deliver,
+    payment_args,
+    refund,
 )
-
-
-def _pay_and_deliver(
-    wechatpay: WeChatPaySandbox, wx_receiver: NotifyReceiver, out_trade_no: str
-) -> bytes:
-    wechatpay.pay(out_trade_no)
-    attempts = wechatpay.deliver_due_notifications()
-    assert [a["ok"] for a in attempts] == [True]
-    assert len(wx_receiver.received) == 1
-    return wx_receiver.received[0].body
 
 
 def test_the_gateway_implements_the_interface(wx_gateway: WeChatPayGateway) -> None:
@@ -52,11 +47,10 @@ def test_a_payment_s_notification_verifies_and_says_paid(
     wx_gateway: WeChatPayGateway,
     wechatpay: WeChatPaySandbox,
     wx_receiver: NotifyReceiver,
+    wx_results: list[Any],
     wx_clock: SteppedClock,
     wx_openid: str,
 ) -> None:
-    results: list[Any] = []
-    wx_receiver.answer_with(wx_gateway, results)
     out_trade_no, created = create(
         wx_gateway, wx_clock, wx_openid, wx_receiver.url, amount_fen=8000
     )
@@ -66,11 +60,11 @@ def test_a_payment_s_notification_verifies_and_says_paid(
     assert created.pay_url is None
 
     wx_clock.advance(42)
-    body = _pay_and_deliver(wechatpay, wx_receiver, out_trade_no)
+    body = pay_and_deliver(wechatpay, wx_receiver, out_trade_no)
 
     assert body == wechatpay.notification_for(out_trade_no)
     assert wx_receiver.received[0].content_type == "text/xml"
-    (result,) = results
+    (result,) = wx_results
     assert isinstance(result, PaymentResult)
     paid = wechatpay.order(out_trade_no)
     assert paid is not None
@@ -88,16 +82,10 @@ def test_a_payment_s_notification_verifies_and_says_paid(
 
 
 def test_the_notification_is_returned_not_checked_against_the_order(
-    wx_sandbox: RunningSandbox,
-    wx_gateway: WeChatPayGateway,
-    wechatpay: WeChatPaySandbox,
-    wx_receiver: NotifyReceiver,
-    wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_sandbox: RunningSandbox, wx_gateway: WeChatPayGateway, wx_delivered: tuple[str, bytes]
 ) -> None:
     """A genuine notification parses whatever appid the gateway has: the core compares."""
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, wx_receiver.url)
-    body = _pay_and_deliver(wechatpay, wx_receiver, out_trade_no)
+    _, body = wx_delivered
     other_app = make_gateway(wx_sandbox, appid="wx0000000000000000")
     try:
         result = other_app.parse_notification(body, {}, {})
@@ -107,14 +95,9 @@ def test_the_notification_is_returned_not_checked_against_the_order(
 
 
 def test_a_tampered_amount_is_rejected(
-    wx_gateway: WeChatPayGateway,
-    wechatpay: WeChatPaySandbox,
-    wx_receiver: NotifyReceiver,
-    wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_gateway: WeChatPayGateway, wx_delivered: tuple[str, bytes]
 ) -> None:
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, wx_receiver.url, amount_fen=8000)
-    body = _pay_and_deliver(wechatpay, wx_receiver, out_trade_no)
+    _, body = wx_delivered
     assert b"<total_fee>8000</total_fee>" in body
 
     tampered = body.replace(b"<total_fee>8000</total_fee>", b"<total_fee>1</total_fee>")
@@ -124,14 +107,9 @@ def test_a_tampered_amount_is_rejected(
 
 
 def test_a_forged_signature_is_rejected(
-    wx_gateway: WeChatPayGateway,
-    wechatpay: WeChatPaySandbox,
-    wx_receiver: NotifyReceiver,
-    wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_gateway: WeChatPayGateway, wx_delivered: tuple[str, bytes]
 ) -> None:
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, wx_receiver.url)
-    body = _pay_and_deliver(wechatpay, wx_receiver, out_trade_no)
+    _, body = wx_delivered
     forged = re.sub(
         rb"<sign><!\[CDATA\[[0-9A-F]+\]\]></sign>",
         b"<sign><![CDATA[" + b"A" * 32 + b"]]></sign>",
@@ -145,15 +123,9 @@ def test_a_forged_signature_is_rejected(
 
 
 def test_a_notification_signed_with_another_key_is_rejected(
-    wx_sandbox: RunningSandbox,
-    wx_gateway: WeChatPayGateway,
-    wechatpay: WeChatPaySandbox,
-    wx_receiver: NotifyReceiver,
-    wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_sandbox: RunningSandbox, wx_gateway: WeChatPayGateway, wx_delivered: tuple[str, bytes]
 ) -> None:
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, wx_receiver.url)
-    body = _pay_and_deliver(wechatpay, wx_receiver, out_trade_no)
+    _, body = wx_delivered
     wrong_key = make_gateway(wx_sandbox, api_key="0" * 32)
     try:
         with pytest.raises(NotificationRejected):
@@ -202,10 +174,9 @@ def test_the_request_payment_parameters_are_signed_with_the_key(
     wx_gateway: WeChatPayGateway,
     wx_sandbox: RunningSandbox,
     wechatpay: WeChatPaySandbox,
-    wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_order: MakeOrder,
 ) -> None:
-    _, created = create(wx_gateway, wx_clock, wx_openid, "http://127.0.0.1:9/notify")
+    _, created = wx_order()
     params = created.client_params
     assert set(params) == {"timeStamp", "nonceStr", "package", "signType", "paySign"}
     assert params["package"] == f"prepay_id={created.gateway_order_id}"
@@ -244,7 +215,7 @@ def test_the_hmac_sha256_variant_signs_and_verifies_with_hmac(
     order = wechatpay.order(out_trade_no)
     assert order is not None and order["sign_type"] == "HMAC-SHA256"
 
-    body = _pay_and_deliver(wechatpay, wx_receiver, out_trade_no)
+    body = pay_and_deliver(wechatpay, wx_receiver, out_trade_no)
     assert b"<sign_type><![CDATA[HMAC-SHA256]]></sign_type>" in body
     result = wx_hmac_gateway.parse_notification(body, {}, {})
     assert (result.state, result.amount_fen) == (TradeState.PAID, 8000)
@@ -257,15 +228,7 @@ def test_the_hmac_sha256_variant_signs_and_verifies_with_hmac(
         )
     # Every call is signed with HMAC-SHA256, and the answers' signatures check out.
     assert wx_hmac_gateway.query(out_trade_no).state is TradeState.PAID
-    refund = wx_hmac_gateway.refund(
-        out_trade_no=out_trade_no,
-        out_refund_no="R" + out_trade_no,
-        total_fen=8000,
-        refund_fen=100,
-        reason="多收退还",
-        notify_url="",
-    )
-    assert refund.amount_fen == 100
+    assert refund(wx_hmac_gateway, out_trade_no, 100, reason="多收退还").amount_fen == 100
 
 
 def test_an_unknown_sign_type_is_rejected(wx_gateway: WeChatPayGateway) -> None:
@@ -278,10 +241,9 @@ def test_99_fen_is_declined_without_a_notification(
     wx_gateway: WeChatPayGateway,
     wechatpay: WeChatPaySandbox,
     wx_receiver: NotifyReceiver,
-    wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_order: MakeOrder,
 ) -> None:
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, wx_receiver.url, amount_fen=199)
+    out_trade_no, _ = wx_order(wx_receiver.url, amount_fen=199)
 
     order = wechatpay.pay(out_trade_no)
 
@@ -301,9 +263,9 @@ def test_98_fen_is_paid_but_only_the_query_says_so(
     wechatpay: WeChatPaySandbox,
     wx_receiver: NotifyReceiver,
     wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_order: MakeOrder,
 ) -> None:
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, wx_receiver.url, amount_fen=1998)
+    out_trade_no, _ = wx_order(wx_receiver.url, amount_fen=1998)
 
     wechatpay.pay(out_trade_no)
     wx_clock.advance(86400 * 2)
@@ -319,12 +281,9 @@ def test_98_fen_is_paid_but_only_the_query_says_so(
 
 
 def test_query_follows_the_order(
-    wx_gateway: WeChatPayGateway,
-    wechatpay: WeChatPaySandbox,
-    wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_gateway: WeChatPayGateway, wechatpay: WeChatPaySandbox, wx_order: MakeOrder
 ) -> None:
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, "http://127.0.0.1:9/notify")
+    out_trade_no, _ = wx_order()
     waiting = wx_gateway.query(out_trade_no)
     assert waiting.state is TradeState.NOT_PAID
     assert (waiting.amount_fen, waiting.transaction_id, waiting.paid_at) == (None, None, None)
@@ -340,12 +299,9 @@ def test_query_follows_the_order(
 
 
 def test_closing_an_order(
-    wx_gateway: WeChatPayGateway,
-    wechatpay: WeChatPaySandbox,
-    wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_gateway: WeChatPayGateway, wechatpay: WeChatPaySandbox, wx_order: MakeOrder
 ) -> None:
-    out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, "http://127.0.0.1:9/notify")
+    out_trade_no, _ = wx_order()
 
     wx_gateway.close(out_trade_no)
     wx_gateway.close(out_trade_no)  # closing twice is fine
@@ -354,7 +310,7 @@ def test_closing_an_order(
     with pytest.raises(WeChatPayControlError, match="订单已关闭"):
         wechatpay.pay(out_trade_no)
 
-    paid, _ = create(wx_gateway, wx_clock, wx_openid, "http://127.0.0.1:9/notify")
+    paid, _ = wx_order()
     wechatpay.pay(paid)
     with pytest.raises(GatewayError) as caught:
         wx_gateway.close(paid)
@@ -368,15 +324,9 @@ def test_an_expired_order_cannot_be_paid(
     wx_gateway: WeChatPayGateway,
     wechatpay: WeChatPaySandbox,
     wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_order: MakeOrder,
 ) -> None:
-    out_trade_no, _ = create(
-        wx_gateway,
-        wx_clock,
-        wx_openid,
-        "http://127.0.0.1:9/notify",
-        expires_in=timedelta(minutes=10),
-    )
+    out_trade_no, _ = wx_order(expires_in=timedelta(minutes=10))
     wx_clock.advance(600)
     with pytest.raises(WeChatPayControlError, match="订单已过期"):
         wechatpay.pay(out_trade_no)
@@ -384,13 +334,9 @@ def test_an_expired_order_cannot_be_paid(
     wx_gateway.close(out_trade_no)
 
 
-def test_an_expiry_under_five_minutes_is_refused(
-    wx_gateway: WeChatPayGateway, wx_clock: SteppedClock, wx_openid: str
-) -> None:
+def test_an_expiry_under_five_minutes_is_refused(wx_order: MakeOrder) -> None:
     with pytest.raises(GatewayError) as caught:
-        create(
-            wx_gateway, wx_clock, wx_openid, "http://127.0.0.1:9/n", expires_in=timedelta(minutes=4)
-        )
+        wx_order(expires_in=timedelta(minutes=4))
     assert caught.value.code == "PARAM_ERROR" and "time_expire" in caught.value.message
 
 
@@ -400,17 +346,9 @@ def test_the_same_out_trade_no_with_the_same_parameters_is_the_same_order(
     wx_clock: SteppedClock,
     wx_openid: str,
 ) -> None:
-    out_trade_no = new_out_trade_no()
     expires_at = datetime.fromtimestamp(wx_clock(), UTC) + timedelta(minutes=30)
-    request: dict[str, Any] = {
-        "out_trade_no": out_trade_no,
-        "amount_fen": 8000,
-        "description": "登记费",
-        "expires_at": expires_at,
-        "payer_openid": wx_openid,
-        "notify_url": "http://127.0.0.1:9/notify",
-        "return_url": None,
-    }
+    request = payment_args(wx_openid, expires_at)
+    out_trade_no = request["out_trade_no"]
     first = wx_gateway.create_payment(**request)
     wx_clock.advance(5)
     again = wx_gateway.create_payment(**request)
@@ -436,15 +374,7 @@ def test_the_same_out_trade_no_with_the_same_parameters_is_the_same_order(
 
 def test_bad_arguments_are_the_caller_s_bug(wx_gateway: WeChatPayGateway, wx_openid: str) -> None:
     expires_at = datetime.now(UTC) + timedelta(hours=1)
-    base: dict[str, Any] = {
-        "out_trade_no": new_out_trade_no(),
-        "amount_fen": 100,
-        "description": "登记费",
-        "expires_at": expires_at,
-        "payer_openid": wx_openid,
-        "notify_url": "http://x.invalid/n",
-        "return_url": None,
-    }
+    base = payment_args(wx_openid, expires_at, amount_fen=100, notify_url="http://x.invalid/n")
     for change in (
         {"payer_openid": None},
         {"amount_fen": 0},
@@ -455,17 +385,22 @@ def test_bad_arguments_are_the_caller_s_bug(wx_gateway: WeChatPayGateway, wx_ope
             wx_gateway.create_payment(**{**base, **change})
 
 
+def _refused(gateway: WeChatPayGateway, wx_clock: SteppedClock, wx_openid: str) -> GatewayError:
+    """The GatewayError that creating an order with ``gateway`` raises; releases it."""
+    try:
+        with pytest.raises(GatewayError) as caught:
+            create(gateway, wx_clock, wx_openid, NO_NOTIFY)
+    finally:
+        gateway.release()
+    return caught.value
+
+
 def test_a_wrong_api_key_is_refused_by_wechat(
     wx_sandbox: RunningSandbox, wx_clock: SteppedClock, wx_openid: str
 ) -> None:
-    wrong = make_gateway(wx_sandbox, api_key="0" * 32)
-    try:
-        with pytest.raises(GatewayError) as caught:
-            create(wrong, wx_clock, wx_openid, "http://127.0.0.1:9/notify")
-    finally:
-        wrong.release()
-    assert caught.value.code == "SIGNERROR"
-    assert not isinstance(caught.value, GatewayUnavailable)
+    error = _refused(make_gateway(wx_sandbox, api_key="0" * 32), wx_clock, wx_openid)
+    assert error.code == "SIGNERROR"
+    assert not isinstance(error, GatewayUnavailable)
 
 
 def test_a_wrong_merchant_or_app_is_refused(
@@ -475,25 +410,20 @@ def test_a_wrong_merchant_or_app_is_refused(
         ({"mch_id": "1600000000"}, "商户号mch_id或sub_mch_id不存在"),
         ({"appid": "wx0000000000000000"}, "appid和mch_id不匹配"),
     ):
-        wrong = make_gateway(wx_sandbox, **override)
-        try:
-            with pytest.raises(GatewayError) as caught:
-                create(wrong, wx_clock, wx_openid, "http://127.0.0.1:9/notify")
-        finally:
-            wrong.release()
-        assert (caught.value.code, caught.value.message) == ("FAIL", message)
+        error = _refused(make_gateway(wx_sandbox, **override), wx_clock, wx_openid)
+        assert (error.code, error.message) == ("FAIL", message)
 
 
 def test_network_errors_and_5xx_are_unavailable(
-    wx_unreachable_url: str, fake_wechat: FakeWeChat, wx_clock: SteppedClock, wx_openid: str
+    wx_unreachable_url: str, fake_wechat: FakeUpstream
 ) -> None:
     def gateway_at(url: str, timeout: float = 5) -> WeChatPayGateway:
         return WeChatPayGateway("wx1234567890abcdef", "1600000001", "k" * 32, url, timeout=timeout)
 
     down = gateway_at(wx_unreachable_url)
     fake_wechat.mode = "error"
-    failing = gateway_at(fake_wechat.url)
-    slow = gateway_at(fake_wechat.url, timeout=0.3)
+    failing = gateway_at(fake_wechat.url + "/")
+    slow = gateway_at(fake_wechat.url + "/", timeout=0.3)
     try:
         with pytest.raises(GatewayUnavailable) as refused:
             down.query("ZH1")
@@ -516,16 +446,11 @@ def test_network_errors_and_5xx_are_unavailable(
 
 
 def test_an_answer_not_signed_with_the_key_is_an_error(
-    fake_wechat: FakeWeChat, wx_clock: SteppedClock, wx_openid: str
+    fake_wechat: FakeUpstream, wx_clock: SteppedClock, wx_openid: str
 ) -> None:
     fake_wechat.mode = "unsigned"
-    unsigned = WeChatPayGateway("wx1234567890abcdef", "1600000001", "k" * 32, fake_wechat.url)
-    try:
-        with pytest.raises(GatewayError) as caught:
-            create(unsigned, wx_clock, wx_openid, "http://127.0.0.1:9/notify")
-    finally:
-        unsigned.release()
-    assert caught.value.code == "INVALID_ANSWER_SIGNATURE"
+    unsigned = WeChatPayGateway("wx1234567890abcdef", "1600000001", "k" * 32, fake_wechat.url + "/")
+    assert _refused(unsigned, wx_clock, wx_openid).code == "INVALID_ANSWER_SIGNATURE"
 
 
 def test_the_gateway_is_built_from_settings(wx_sandbox: RunningSandbox) -> None:
@@ -550,29 +475,22 @@ def test_the_gateway_is_built_from_settings(wx_sandbox: RunningSandbox) -> None:
 def test_the_api_key_never_reaches_the_logs(
     wx_sandbox: RunningSandbox,
     wx_gateway: WeChatPayGateway,
-    wechatpay: WeChatPaySandbox,
-    wx_clock: SteppedClock,
-    wx_openid: str,
+    wx_order: MakeOrder,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """wechatpy logs the string it signs (``…&key=API_KEY``) at DEBUG; the gateway's
     filter drops that record."""
     with caplog.at_level(logging.DEBUG):
-        out_trade_no, _ = create(wx_gateway, wx_clock, wx_openid, "http://127.0.0.1:9/n")
+        out_trade_no, _ = wx_order()
         wx_gateway.query(out_trade_no)
     assert "Request to WeChat API" in caplog.text  # DEBUG was on
     assert wx_sandbox.settings["WECHATPAY_API_KEY"] not in caplog.text
 
 
 def test_a_prepay_id_lives_two_hours(
-    wx_gateway: WeChatPayGateway,
-    wechatpay: WeChatPaySandbox,
-    wx_clock: SteppedClock,
-    wx_openid: str,
+    wechatpay: WeChatPaySandbox, wx_clock: SteppedClock, wx_order: MakeOrder
 ) -> None:
-    out_trade_no, _ = create(
-        wx_gateway, wx_clock, wx_openid, "http://127.0.0.1:9/n", expires_in=timedelta(hours=3)
-    )
+    out_trade_no, _ = wx_order(expires_in=timedelta(hours=3))
     wx_clock.advance(7200)
     with pytest.raises(WeChatPayControlError, match="prepay_id 已失效") as caught:
         wechatpay.pay(out_trade_no)
