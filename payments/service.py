@@ -154,6 +154,9 @@ def _event(gateway: str, source: str, result: PaymentResult | None, outcome: str
         reason=(reason or "")[:200] or None))
     if outcome not in ("applied", "duplicate", "not_paid"):
         logger.warning("payment %s from %s refused: %s (%s)", source, gateway, outcome, reason)
+    elif outcome == "duplicate":
+        logger.info("payment %s from %s absorbed as a duplicate (%s)", source, gateway,
+                    result.out_trade_no if result else out_trade_no)
 
 
 def record_rejected(gateway: str, source: str, reason: str) -> None:
