@@ -100,13 +100,16 @@ def open_order(*, gateway: Gateway, case_id: int, payer_account_id: int, items: 
     key = idempotency_key(case_id, [i.fee_id for i in items], gateway.name, payer_account_id)
     now = utcnow()
     order = db.session.scalar(select(PaymentOrder).where(PaymentOrder.idempotency_key == key))
+    if order is not None and order.status_enum == OrderStatus.CLOSED:
+        _release_key(order)  # closed unpaid (expired, cancelled): pay again with a new number
+        db.session.commit()
+        order = None
     if order is not None and (order.status_enum not in OPEN or order.expires_at > now):
         if order.status_enum == OrderStatus.CREATED:
             _call_gateway(order, gateway, description, payer_openid, notify_url, return_url)
         return order
     if order is not None:  # expired unpaid: close it and start again with a new number
         close_expired(order, gateway)
-        order.idempotency_key = f"closed:{order.out_trade_no}"
         db.session.commit()
     order = PaymentOrder(
         out_trade_no=new_out_trade_no(), idempotency_key=key, case_id=case_id,
@@ -189,6 +192,7 @@ def apply_result(gateway: Gateway, result: PaymentResult, source: str) -> Applie
         if result.state == TradeState.CLOSED and order.status_enum in OPEN:
             move(order, OrderStatus.CLOSED)
             order.closed_at = utcnow()
+            _release_key(order)
         _event(gateway.name, source, result, "not_paid", result.state.value)
         return Applied("not_paid", order)
     if order.paid_at is not None:
@@ -226,6 +230,12 @@ def close_expired(order: PaymentOrder, gateway: Gateway) -> None:
     if order.status_enum in OPEN:
         move(order, OrderStatus.CLOSED)
         order.closed_at = utcnow()
+        _release_key(order)
+
+
+def _release_key(order: PaymentOrder) -> None:
+    """A closed order no longer answers its request: the next one opens a new order."""
+    order.idempotency_key = f"closed:{order.out_trade_no}"
 
 
 def allocations(order_id: int) -> dict[str, int]:

@@ -89,6 +89,24 @@ def test_the_same_request_twice_is_one_order_and_an_expired_one_is_replaced(app:
     assert db.session.get(PaymentOrder, first.id).status == OrderStatus.CLOSED
 
 
+def test_an_order_closed_by_the_job_or_the_gateway_does_not_block_paying_again(
+        app: Any) -> None:
+    gateway = RecordingGateway()
+    case_id, account_id, items = _case_with_fees([("registration", 8000)])
+    first = _open(gateway, case_id, account_id, items)
+    payments.close_expired(first, gateway)  # the order-query job closes an expired order
+    db.session.commit()
+    second = _open(gateway, case_id, account_id, items)
+    assert second.id != first.id and second.status == OrderStatus.PAYING
+    # The gateway says the order was closed (the payer cancelled): the same again.
+    closed = _paid(second, state=TradeState.CLOSED, transaction_id=None, paid_at=None)
+    assert payments.apply_result(gateway, closed, "query").outcome == "not_paid"
+    db.session.commit()
+    third = _open(gateway, case_id, account_id, items)
+    assert third.id not in (first.id, second.id) and third.status == OrderStatus.PAYING
+    assert gateway.created == [first.out_trade_no, second.out_trade_no, third.out_trade_no]
+
+
 def test_a_result_that_does_not_match_the_order_changes_nothing(app: Any) -> None:
     gateway = RecordingGateway()
     order = _open(gateway, *_case_with_fees([("registration", 8000)]))
