@@ -56,6 +56,16 @@ def init_app(app: Flask) -> None:
                     "identityClaim": {"type": "apiKey", "in": "header",
                                       "name": "X-Identity-Claim",
                                       "description": "人脸核验通过后签发的身份核验凭证"},
+                    # The institution API: all four headers together (docs/institutions.md).
+                    "bdcKeyId": {"type": "apiKey", "in": "header", "name": "X-Bdc-Key-Id",
+                                 "description": "机构密钥编号"},
+                    "bdcTimestamp": {"type": "apiKey", "in": "header", "name": "X-Bdc-Timestamp",
+                                     "description": "Unix 时间戳（秒），与平台时钟相差不超过300秒"},
+                    "bdcNonce": {"type": "apiKey", "in": "header", "name": "X-Bdc-Nonce",
+                                 "description": "16–64位随机串，同一密钥不得重复使用"},
+                    "bdcSignature": {"type": "apiKey", "in": "header", "name": "X-Bdc-Signature",
+                                     "description": "base64(HMAC-SHA256(secret, METHOD\\nPATH\\n"
+                                                    "QUERY\\nTIMESTAMP\\nNONCE\\nsha256hex(BODY)))"},
                 }
             },
         },
@@ -66,6 +76,9 @@ def init_app(app: Flask) -> None:
         appointments,
         auth,
         cases,
+        certificates,
+        consents,
+        institutions,
         kyc,
         materials,
         me,
@@ -76,7 +89,7 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (auth, me, cases, materials, kyc, reference, register, appointments, payments,
-                   receipts):
+                   receipts, certificates, consents, institutions):
         api.register_blueprint(module.blp)
         csrf.exempt(module.blp)  # bearer tokens, not cookies: no CSRF exposure
 

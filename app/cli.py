@@ -8,6 +8,7 @@ from flask import Flask
 
 def register_cli(app: Flask) -> None:
     from app.fees.reconciliation import register_payments_cli
+    from app.institutions.cli import register_institutions_cli
     from app.jobs import register_jobs_cli
     from app.staff.cli import register_staff_cli
     from app.workdays.cli import register_cli as register_calendar_cli
@@ -16,6 +17,7 @@ def register_cli(app: Flask) -> None:
     register_jobs_cli(app)
     register_payments_cli(app)
     register_calendar_cli(app)
+    register_institutions_cli(app)
 
     @app.cli.command("load-reference-data")
     def load_reference_data() -> None:

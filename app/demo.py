@@ -248,6 +248,13 @@ def load_demo(instance_dir: Path, prefix: str) -> list[str]:
             f"  {username:<18} {created.password}  TOTP {created.totp_secret}  "
             f"（{'、'.join(r.label for r in roles)}）"
         )
+    from app.institutions.service import create_institution
+
+    _bank, key_id, secret = create_institution(
+        "示范银行股份有限公司珠海分行", "bank", None,
+        ["certificates:verify", "certificates:read"], "60 per minute")
+    lines.append("演示机构接口凭证（签名方法见 docs/institutions.md）：")
+    lines.append(f"  示范银行股份有限公司珠海分行  key id {key_id}  secret {secret}")
     lines.append(f"演示材料图片（可在 API 文档页上传）：{scans}")
     _write_credentials(instance_dir, lines)
     return lines

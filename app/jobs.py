@@ -1,5 +1,6 @@
 """Background jobs: retry waiting checks, settle orders whose notification never came,
-finish refunds, reconcile yesterday's bills, drain the outbox.
+finish refunds, issue certificates and e-bills, reconcile yesterday's bills, drain the
+outbox.
 
 ``flask --app wsgi jobs run`` runs them in a loop (one process per deployment is
 enough; every step is safe to run twice); ``jobs run-once`` runs one pass. ``make run``
@@ -19,9 +20,19 @@ from flask.cli import AppGroup
 logger = logging.getLogger(__name__)
 
 
+_wake = threading.Event()
+
+
+def nudge() -> None:
+    """Ask the worker for a pass now (after a payment or 登簿: the certificate is due)."""
+    _wake.set()
+
+
 def run_once() -> dict[str, int]:
     """One pass of every job (inside an app context)."""
+    from app.certificates.service import issue_due
     from app.checks.service import run_due_checks
+    from app.ebills.service import issue_due as issue_ebills
     from app.fees.checkout import query_open_orders, query_processing_refunds
     from app.fees.reconciliation import reconcile_due
     from app.notifications.service import drain
@@ -29,9 +40,12 @@ def run_once() -> dict[str, int]:
     cases = run_due_checks()
     orders = query_open_orders()
     refunds = query_processing_refunds()
+    certificates = issue_due()
+    ebills = issue_ebills()
     bills = reconcile_due()
     sent = drain()
     return {"cases_checked": cases, "orders_queried": orders, "refunds_queried": refunds,
+            "certificates_issued": certificates, "ebills_issued": ebills,
             "bills_reconciled": bills, **sent}
 
 
@@ -45,11 +59,20 @@ def _loop(app: Flask, interval: float, stop: threading.Event) -> None:
                 from app.db import db
 
                 db.session.rollback()
-        stop.wait(interval)
+        _wake.wait(interval)
+        _wake.clear()
+
+
+class _Stop(threading.Event):
+    """Setting it also wakes the worker."""
+
+    def set(self) -> None:
+        super().set()
+        _wake.set()
 
 
 def start_worker(app: Flask, interval: float = 5.0) -> threading.Event:
-    stop = threading.Event()
+    stop = _Stop()
     threading.Thread(target=_loop, args=(app, interval, stop), name="jobs", daemon=True).start()
     return stop
 

@@ -4,8 +4,16 @@ from app.accounts.models import Account, AuthSession, OtpChallenge, RefreshToken
 from app.appointments.models import Booking, ServiceHall, TimeSlot
 from app.audit import AuditRecord
 from app.cases.models import BusinessType, Case, CaseApplicant, CaseDocument, PropertyUnit
+from app.certificates.models import (
+    Certificate,
+    CertificateAccess,
+    CertificateConsent,
+    CertificateHolder,
+    CorrectionRequest,
+)
 from app.checks.models import CaseCheck
 from app.counters import Counter
+from app.ebills.models import EBill
 from app.fees.models import CaseFee
 from app.identity.models import (
     ConsentRecord,
@@ -16,6 +24,7 @@ from app.identity.models import (
     FrameHash,
     RealnameCheck,
 )
+from app.institutions.models import Institution, InstitutionKey, InstitutionNonce
 from app.materials.models import CaseMaterial
 from app.notifications.models import OutboxMessage
 from app.people.models import Person
@@ -38,6 +47,7 @@ __all__ = [
     "OutboxMessage",
     "CaseDocument",
     "CaseCheck",
+    "EBill",
     "Account",
     "AuditRecord",
     "AuthSession",
@@ -46,7 +56,12 @@ __all__ = [
     "Case",
     "CaseMaterial",
     "CaseApplicant",
+    "Certificate",
+    "CertificateAccess",
+    "CertificateConsent",
+    "CertificateHolder",
     "ConsentRecord",
+    "CorrectionRequest",
     "Counter",
     "CounterAppointment",
     "Encumbrance",
@@ -54,6 +69,9 @@ __all__ = [
     "FaceUnlock",
     "FaceVerification",
     "FrameHash",
+    "Institution",
+    "InstitutionKey",
+    "InstitutionNonce",
     "OtpChallenge",
     "Person",
     "PropertyUnit",

@@ -1,4 +1,5 @@
-"""Outside capabilities (WeChat, SMS, data sharing), built from settings once per app.
+"""Outside capabilities (WeChat, SMS, data sharing, payments, e-bills), built from settings
+once per app.
 
 Services and tests reach them through these accessors; tests can replace one with
 ``app.extensions["bdc.sms"] = …`` when they need a failing provider.
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, cast
 from flask import Flask, current_app
 
 if TYPE_CHECKING:
+    from app.ebills.issuer import EBillIssuer
     from app.integrations.datasharing import DataSharing
     from app.integrations.registry import PopulationRegistry
     from app.integrations.sms import SmsSender
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
 
 def init_services(app: Flask) -> None:
+    from app.ebills.issuer import make_ebill_issuer
     from app.integrations.datasharing import make_data_sharing
     from app.integrations.registry import make_population_registry
     from app.integrations.sms import make_sms_sender
@@ -29,6 +32,7 @@ def init_services(app: Flask) -> None:
     app.extensions["bdc.registry"] = make_population_registry(app.config)
     app.extensions["bdc.datasharing"] = make_data_sharing(app.config)
     app.extensions["bdc.gateways"] = make_gateways(app.config)
+    app.extensions["bdc.ebill_issuer"] = make_ebill_issuer(app.config)
 
 
 def wechat_api() -> WeChatApi:
@@ -45,3 +49,7 @@ def population_registry() -> PopulationRegistry:
 
 def data_sharing() -> DataSharing:
     return cast("DataSharing", current_app.extensions["bdc.datasharing"])
+
+
+def ebill_issuer() -> EBillIssuer:
+    return cast("EBillIssuer", current_app.extensions["bdc.ebill_issuer"])

@@ -61,13 +61,15 @@ DEFAULTS: dict[str, Any] = {
     "TENCENT_SMS_SCHEME": "https",
     "SMS_TEMPLATE_IDS": {"login_code": "1000001", "case_returned": "1000002",
                          "case_accepted": "1000003", "case_registered": "1000004",
-                         "case_rejected": "1000005", "fees_assessed": "1000006"},
+                         "case_rejected": "1000005", "fees_assessed": "1000006",
+                         "certificate_issued": "1000007"},
     # WeChat subscribe-message template ids, by the same logical names.
     "WECHAT_TEMPLATE_IDS": {"case_returned": "bdc-case-returned",
                             "case_accepted": "bdc-case-accepted",
                             "case_registered": "bdc-case-registered",
                             "case_rejected": "bdc-case-rejected",
-                            "fees_assessed": "bdc-fees-assessed"},
+                            "fees_assessed": "bdc-fees-assessed",
+                            "certificate_issued": "bdc-certificate-issued"},
     # Development server (make run).
     "APP_HOST": "127.0.0.1",
     "APP_PORT": 8000,
@@ -88,8 +90,20 @@ DEFAULTS: dict[str, Any] = {
     # The other data-sharing services (civil affairs, market regulation, courts) share
     # the registry's platform and credentials; a slow answer leaves the check waiting.
     "DATASHARING_TIMEOUT_SECONDS": 3.0,
-    # The registration authority, as printed on application forms.
+    # The registration authority, as printed on application forms and on the seal.
     "AUTHORITY_NAME": "珠海市不动产登记中心",
+    # Certificates (issue 6): 粤(2026)珠海市不动产权第0000001号. The serial runs per
+    # authority code, year and kind; the registering authority is printed on the certificate.
+    "CERT_PROVINCE_ABBR": "粤",
+    "CERT_CITY": "珠海市",
+    "CERT_AUTHORITY_CODE": "440400",
+    "CERT_ISSUING_AUTHORITY": "珠海市自然资源局",
+    "RATELIMIT_CERTIFICATE_VERIFY": "30 per minute;600 per day",  # the public QR page, per IP
+    # The authority's keys (PEM): CA, signing certificate and key (PDF), payload key (QR).
+    "CERT_CA_CERT": "",
+    "CERT_SIGNING_CERT": "",
+    "CERT_SIGNING_KEY": "",
+    "CERT_PAYLOAD_KEY": "",
     # The CJK font for PDFs (Debian fonts-wqy-microhei, installed by `make install`).
     "CJK_FONT_PATH": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     # Payments (issue 5). WeChat Pay v2 for the mini-program (appid = WECHAT_APPID),
@@ -113,6 +127,15 @@ DEFAULTS: dict[str, Any] = {
     "ALIPAY_SANDBOX_PRIVATE_KEY": "",
     # Where gateways send notifications: the platform's public https origin.
     "PAYMENT_NOTIFY_BASE_URL": "",
+    # E-bills (issue 6): fiscal e-bills, tax payment certificates and maintenance-fund
+    # receipts from the fiscal e-bill platform (the sandbox in development).
+    "EBILL_BASE_URL": "",
+    "EBILL_APP_ID": "",
+    "EBILL_APP_SECRET": "",
+    "EBILL_TIMEOUT_SECONDS": 5.0,
+    # The issuer printed on each kind of bill.
+    "EBILL_ISSUERS": {"fiscal": "珠海市不动产登记中心", "tax": "国家税务总局珠海市税务局",
+                      "fund": "珠海市住房和城乡建设局"},
     # Case materials (issue 4): file storage and upload limits.
     "STORAGE_BACKEND": "disk",  # disk | s3
     "STORAGE_ENCRYPTION": True,  # AES-GCM on every stored file; refused off in production
@@ -139,7 +162,8 @@ DEFAULTS: dict[str, Any] = {
     "JWT_SIGNING_KEY": "",
 }
 
-SECRET_KEYS = ("SECRET_KEY", "DATA_ENCRYPTION_KEY", "LOOKUP_HASH_KEY", "JWT_SIGNING_KEY")
+SECRET_KEYS = ("SECRET_KEY", "DATA_ENCRYPTION_KEY", "LOOKUP_HASH_KEY", "JWT_SIGNING_KEY",
+               "CERT_CA_CERT", "CERT_SIGNING_CERT", "CERT_SIGNING_KEY", "CERT_PAYLOAD_KEY")
 # Credentials shared by the platform and the sandbox in development.
 SANDBOX_CREDENTIAL_KEYS = (
     "WECHAT_APPID",
@@ -155,6 +179,8 @@ SANDBOX_CREDENTIAL_KEYS = (
     "ALIPAY_APP_PRIVATE_KEY",
     "ALIPAY_PUBLIC_KEY",
     "ALIPAY_SELLER_ID",
+    "EBILL_APP_ID",
+    "EBILL_APP_SECRET",
 )
 # Generated with the others in development; the sandbox needs them, production never.
 DEV_ONLY_KEYS = ("ALIPAY_APP_PUBLIC_KEY", "ALIPAY_SANDBOX_PRIVATE_KEY")
@@ -200,7 +226,10 @@ def _digits(n: int) -> str:
 
 
 def generate_dev_secrets() -> dict[str, str]:
-    values = {key: new_key() for key in SECRET_KEYS}
+    from app.certificates.keys import CERT_KEY_SETTINGS, generate_dev_keys
+
+    values = {key: new_key() for key in SECRET_KEYS if key not in CERT_KEY_SETTINGS}
+    values.update(generate_dev_keys())
     app_private, app_public = _rsa_pair()
     sandbox_private, alipay_public = _rsa_pair()
     values.update(
@@ -219,6 +248,8 @@ def generate_dev_secrets() -> dict[str, str]:
         ALIPAY_APP_PUBLIC_KEY=app_public,
         ALIPAY_SANDBOX_PRIVATE_KEY=sandbox_private,
         ALIPAY_PUBLIC_KEY=alipay_public,
+        EBILL_APP_ID="eb" + secrets.token_hex(8),
+        EBILL_APP_SECRET=secrets.token_hex(24),
     )
     return values
 
@@ -278,7 +309,8 @@ def load_settings(
 
 
 def sandbox_endpoints(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Settings that point the WeChat and SMS clients at the local sandbox."""
+    """Settings that point the WeChat, SMS, data-sharing, payment and e-bill clients at
+    the local sandbox."""
     host, port = settings["SANDBOX_HOST"], settings["SANDBOX_PORT"]
     return {
         "WECHAT_API_BASE": f"http://{host}:{port}/",
@@ -287,5 +319,6 @@ def sandbox_endpoints(settings: Mapping[str, Any]) -> dict[str, Any]:
         "REGISTRY_BASE_URL": f"http://{host}:{port}/",
         "WECHATPAY_API_BASE": f"http://{host}:{port}/",
         "ALIPAY_SERVER_URL": f"http://{host}:{port}/gateway.do",
+        "EBILL_BASE_URL": f"http://{host}:{port}/",
         "PAYMENT_NOTIFY_BASE_URL": f"http://{settings['APP_HOST']}:{settings['APP_PORT']}",
     }

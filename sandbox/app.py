@@ -13,6 +13,7 @@ from flask import Flask, Response, jsonify, redirect, render_template, request
 
 from sandbox.alipay import alipay_blueprint
 from sandbox.datasharing import MODES, SERVICES, datasharing_blueprint
+from sandbox.ebills import ebills_blueprint
 from sandbox.registry import IDENTITY_CHECK_PATH
 from sandbox.settings import check_settings
 from sandbox.state import SandboxState
@@ -50,6 +51,7 @@ def create_sandbox_app(
     app.register_blueprint(datasharing_blueprint(state.datasharing))
     app.register_blueprint(wechatpay_blueprint(state.wechatpay))
     app.register_blueprint(alipay_blueprint(state.alipay))
+    app.register_blueprint(ebills_blueprint(state.ebills))
 
     def tencent_cloud_api() -> Response:
         # Tencent Cloud API 3.0 always answers 200 with the result or error in the body.
@@ -81,6 +83,8 @@ def create_sandbox_app(
             outages=state.datasharing.outage_modes(),
             outage_services=SERVICES,
             outage_modes=MODES,
+            ebills=list(reversed(state.ebills.bills())),
+            ebills_down=state.ebills.down,
             templates=sorted(state.sms.templates.values(), key=lambda t: t.template_id),
             appid=state.wechat.appid,
             sdk_app_id=state.sms.sdk_app_id,

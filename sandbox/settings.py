@@ -23,13 +23,16 @@ REQUIRED_KEYS = (
     "ALIPAY_APP_PUBLIC_KEY",
     "ALIPAY_SELLER_ID",
     "ALIPAY_SANDBOX_PRIVATE_KEY",
+    "EBILL_APP_ID",
+    "EBILL_APP_SECRET",
 )
 # Everything the sandbox reads from the platform's settings (for app/devserver.py).
 SANDBOX_SETTING_KEYS = (*REQUIRED_KEYS, "SMS_TEMPLATE_IDS")
 # Same default as the platform's settings: logical template name → Tencent template id.
 DEFAULT_SMS_TEMPLATE_IDS = {"login_code": "1000001", "case_returned": "1000002",
                             "case_accepted": "1000003", "case_registered": "1000004",
-                            "case_rejected": "1000005", "fees_assessed": "1000006"}
+                            "case_rejected": "1000005", "fees_assessed": "1000006",
+                            "certificate_issued": "1000007"}
 
 
 class SandboxSettingsError(RuntimeError):

@@ -10,6 +10,7 @@ from typing import Any
 
 from sandbox.alipay import AlipaySandbox
 from sandbox.datasharing import DataSharingSandbox
+from sandbox.ebills import EBillSandbox
 from sandbox.registry import RegistrySandbox
 from sandbox.tencent_sms import SmsSandbox
 from sandbox.wechat_api import WeChatSandbox, openid_for, unionid_for
@@ -51,12 +52,17 @@ class SandboxState:
         # Alipay: one app of one merchant. It has its own lock and never holds it while
         # delivering over HTTP.
         self.alipay = AlipaySandbox.from_settings(settings, clock=clock)
+        # The fiscal e-bill platform for EBILL_APP_ID / EBILL_APP_SECRET.
+        self.ebills = EBillSandbox(
+            settings["EBILL_APP_ID"], settings["EBILL_APP_SECRET"], clock, self.lock
+        )
 
     def reset(self) -> None:
         """Forget messages, links, used login codes, access tokens, face verification
         sessions, registry nonces and checks, persons and data-sharing records added by
-        tests, WeChat Pay orders, refunds and notifications (pending ones are not sent);
-        every data-sharing service (the registry included) is up again."""
+        tests, WeChat Pay orders, refunds and notifications (pending ones are not sent),
+        e-bills issued; every data-sharing service (the registry included) and the e-bill
+        platform are up again."""
         with self.lock:
             self.wechat.reset()
             self.sms.reset()
@@ -65,6 +71,7 @@ class SandboxState:
             self.datasharing.reset()
             self.wechatpay.reset()
             self.alipay.reset()
+            self.ebills.reset()
 
     def sms_messages(self, phone: str | None = None) -> list[dict[str, Any]]:
         """Delivered SMS: phone, template_id, template, params, sign_name, text, serial_no, at."""

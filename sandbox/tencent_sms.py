@@ -39,6 +39,7 @@ TEMPLATE_TEXTS = {
     "case_registered": "您的不动产登记办件{1}已登簿，登记结果可在小程序中查看。",
     "fees_assessed": "您的不动产登记办件{1}已核定税费共{2}元，请在小程序“我的办件”中一次缴清。",
     "case_rejected": "您的不动产登记办件{1}经审查不予登记，理由和依据请在小程序“我的办件”中查看。",
+    "certificate_issued": "您的不动产登记办件{1}已生成电子证书，可在小程序“我的证书”中查看和下载。",
 }
 
 REQUEST_FIELDS = frozenset(

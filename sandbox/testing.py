@@ -83,6 +83,8 @@ def sandbox_settings(**overrides: Any) -> dict[str, Any]:
         "REGISTRY_APP_SECRET": secrets.token_hex(32),
         **wechatpay_settings(),
         **_alipay_settings(),
+        "EBILL_APP_ID": "eb" + secrets.token_hex(8),
+        "EBILL_APP_SECRET": secrets.token_hex(24),
     }
     settings.update(overrides)
     return settings
@@ -120,7 +122,8 @@ def start_sandbox(
 def platform_settings_for(
     running: RunningSandbox, settings: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The platform settings that point its WeChat, SMS and registry clients at ``running``."""
+    """The platform settings that point its WeChat, SMS, registry, payment and e-bill
+    clients at ``running``."""
     settings = check_settings(running.settings if settings is None else settings)
     return {
         "WECHAT_APPID": settings["WECHAT_APPID"],
@@ -148,4 +151,7 @@ def platform_settings_for(
         "ALIPAY_SANDBOX_PRIVATE_KEY": settings["ALIPAY_SANDBOX_PRIVATE_KEY"],
         "ALIPAY_PUBLIC_KEY": running.state.alipay.alipay_public_key,
         "ALIPAY_SERVER_URL": running.url + "/gateway.do",
+        "EBILL_BASE_URL": running.url + "/",
+        "EBILL_APP_ID": settings["EBILL_APP_ID"],
+        "EBILL_APP_SECRET": settings["EBILL_APP_SECRET"],
     }

@@ -129,6 +129,10 @@ def _settle(gateway_obj: Gateway, result: PaymentResult, source: str) -> payment
                                     _refund_notify_url(gateway_obj.name))
             return applied
     db.session.commit()
+    if applied.newly_paid:
+        from app.jobs import nudge
+
+        nudge()  # a register-first case's certificate is due now
     return applied
 
 

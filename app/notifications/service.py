@@ -46,6 +46,9 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "case_registered": {"sms": ["case_number"], "page": "pages/case-detail/index",
                         "wechat": {"character_string1": "case_number", "phrase2": "status_label",
                                    "thing3": "hint"}},
+    "certificate_issued": {"sms": ["case_number"], "page": "pages/case-detail/index",
+                           "wechat": {"character_string1": "case_number",
+                                      "phrase2": "status_label", "thing3": "hint"}},
 }
 RETRY_DELAYS = [timedelta(seconds=s) for s in (30, 60, 120, 300, 600, 1800)]
 

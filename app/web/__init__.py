@@ -30,5 +30,7 @@ def init_web(app: Flask) -> None:
 
     app.jinja_env.filters["local_time"] = format_local
     from app.web.admin import bp as admin_bp
+    from app.web.verify_pages import bp as verify_bp
 
     app.register_blueprint(admin_bp)
+    app.register_blueprint(verify_bp)

@@ -501,4 +501,8 @@ def identity_unlock() -> ResponseReturnValue:
             flash("已解除该市民今日的人脸核验限制", "success")
     return redirect(url_for("admin.identity_desk"))
 
-from app.web import finance_pages, review_pages  # noqa: E402,F401  (routes on this blueprint)
+from app.web import (  # noqa: E402,F401  (routes on this blueprint)
+    certificate_pages,
+    finance_pages,
+    review_pages,
+)

@@ -162,6 +162,9 @@ def review_register(task_id: int) -> ResponseReturnValue:
     if CsrfForm().validate_on_submit():
         case = desk.find_case_by_id(task.case_id)
         _act(lambda: from_case.register_case(case.case_number, g.staff), "登簿完成，已写入登记簿")
+        from app.jobs import nudge
+
+        nudge()  # a pay-first case's certificate is due now
     return _back(task_id)
 
 

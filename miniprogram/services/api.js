@@ -525,10 +525,13 @@ async function getPayment(outTradeNo) {
 
 // ---- e-receipts (电子缴费凭证) -----------------------------------------------
 
-// My receipts, newest payment first: [{kind, kind_label, number, case_number,
-// business_type, gateway_label, paid_at, amount_fen, refunded_fen, status,
-// status_label, transaction_id_masked, items, refunds}]. Amounts are integer fen;
-// `kind` says what document it is ("payment_receipt" today, fiscal e-bills later).
+// My receipts and e-bills, newest first: [{kind, kind_label, number, issued_at,
+// file_url, case_number, business_type, paid_at, amount_fen, status,
+// status_label, items, ...}]. Amounts are integer fen. `kind` says what document
+// it is: "payment_receipt" (with gateway_label, refunded_fen,
+// transaction_id_masked, refunds; file_url null) or an e-bill, "fiscal_ebill",
+// "tax_certificate", "fund_receipt" (with bill_code, bill_number, check_code,
+// issuer_name, verify_url, note; file_url the PDF, see downloadFile).
 async function listReceipts({ page = 1, pageSize = 20 } = {}) {
   const query = `page=${encodeURIComponent(page)}&page_size=${encodeURIComponent(pageSize)}`;
   const { data, headers } = await request(`/me/receipts?${query}`);
@@ -671,3 +674,146 @@ module.exports = {
   errorMessageOf,
   showError,
 };
+
+// ---- electronic certificates (电子证书) -------------------------------------
+// The owner's certificates, their content, the watermarked image and the signed
+// PDF (both need the identity claim), the institutions allowed to look them up,
+// who looked, and error reports. Kept in one block; exported below.
+
+const CLAIM_REQUIRED_MESSAGE = '请先完成人脸核验';
+
+function certificatePath(number, suffix = '') {
+  return `/certificates/${encodeURIComponent(number)}${suffix}`;
+}
+
+// [{number, kind, kind_label, status ('valid'|'revoked'), status_label, issue_date,
+// location, unit_number, revoked_at, revoked_reason, replaced_by}], newest first.
+async function listCertificates() {
+  const { data } = await request('/certificates');
+  return Array.isArray(data) ? data : [];
+}
+
+// The summary plus `content` (holders, co_ownership, location, …) and
+// `content_hash`. Needs the identity claim; every look is recorded.
+async function getCertificate(number) {
+  const { data } = await request(certificatePath(number), { identityClaim: true });
+  return data;
+}
+
+// The body of a failed download is in the temporary file: our error envelope
+// when it can be read, else null.
+function readDownloadedError(tempFilePath) {
+  if (!tempFilePath || typeof wx.getFileSystemManager !== 'function') return null;
+  try {
+    const body = parseBody(wx.getFileSystemManager().readFileSync(tempFilePath, 'utf8'));
+    return isPlainObject(body) && typeof body.code === 'string' ? body : null;
+  } catch (err) {
+    return null;
+  }
+}
+
+function sendCertificateDownload(url, accessToken, claimToken) {
+  return new Promise((resolve, reject) => {
+    const header = {};
+    if (accessToken) header.Authorization = `Bearer ${accessToken}`;
+    if (claimToken) header[IDENTITY_CLAIM_HEADER] = claimToken;
+    wx.downloadFile({ url, header, timeout: UPLOAD_TIMEOUT_MS, success: resolve, fail: (res) => reject(networkError(res)) });
+  });
+}
+
+// `what`: 'image' (PNG with the server's 仅供查看 watermark) or 'pdf' (signed).
+// Resolves to the temporary file path. Sends the bearer token and the identity
+// claim; a 401 renews the session once; a 403 is the claim the server wants.
+async function downloadCertificateFile(number, what, renewExpiredToken = true) {
+  const accessToken = getAccessToken();
+  const claim = getIdentityClaim();
+  const url = `${getApiBaseUrl()}${certificatePath(number, `/${what}`)}`;
+  const response = await sendCertificateDownload(url, accessToken, claim && claim.token);
+  if (response.statusCode >= 200 && response.statusCode < 300) return response.tempFilePath;
+  const body = readDownloadedError(response.tempFilePath);
+  const error = body ? toApiError(response.statusCode, body) : null;
+  if (response.statusCode === 401 && renewExpiredToken && (!error || isRenewableTokenError(error))) {
+    await renewAfterExpiry(accessToken);
+    return downloadCertificateFile(number, what, false);
+  }
+  if (error) throw error;
+  if (response.statusCode === 403) {
+    // These files refuse only for want of a valid identity claim.
+    throw new ApiError({ code: 'IDENTITY_CLAIM_REQUIRED', message: CLAIM_REQUIRED_MESSAGE, status: 403 });
+  }
+  throw new ApiError({
+    code: response.statusCode === 404 ? 'NOT_FOUND' : `HTTP_${response.statusCode}`,
+    message: response.statusCode === 404 ? '未找到该证书' : '证书文件下载失败，请稍后重试',
+    status: response.statusCode,
+  });
+}
+
+// [{id, name, kind, kind_label}]: who may be allowed to look a certificate up.
+async function listInstitutions() {
+  const { data } = await request('/institutions');
+  return Array.isArray(data) ? data : [];
+}
+
+// [{id, institution: {id, name, kind, kind_label}, purpose, granted_at,
+// expires_at, revoked_at, status ('active'|'expired'|'revoked'), status_label,
+// granted_by_me}], newest first.
+async function listCertificateConsents(number) {
+  const { data } = await request(certificatePath(number, '/consents'));
+  return Array.isArray(data) ? data : [];
+}
+
+// Letting an institution see the content needs the identity claim.
+async function grantCertificateConsent(number, { institutionId, purpose, days }) {
+  const { data } = await request(certificatePath(number, '/consents'), {
+    method: 'POST',
+    data: { institution_id: institutionId, purpose, days },
+    identityClaim: true,
+  });
+  return data;
+}
+
+// Takes effect at once. The claim goes along when there is one (harmless
+// where the server does not ask for it).
+async function revokeCertificateConsent(number, consentId) {
+  const { data } = await request(certificatePath(number, `/consents/${encodeURIComponent(consentId)}`), {
+    method: 'DELETE',
+    identityClaim: true,
+  });
+  return data;
+}
+
+// [{at, who, accessor_type, action, outcome ('allowed'|'denied'), basis}], newest first.
+async function listCertificateAccesses(number) {
+  const { data } = await request(certificatePath(number, '/accesses'));
+  return Array.isArray(data) ? data : [];
+}
+
+// [{id, item, description, status, status_label, created_at, due_at,
+// clock_label, overdue, answered_at, outcome, outcome_label, answer, new_certificate}].
+async function listCertificateCorrections(number) {
+  const { data } = await request(certificatePath(number, '/corrections'));
+  return Array.isArray(data) ? data : [];
+}
+
+// An error on the certificate, answered within one working day (`due_at`).
+async function reportCertificateError(number, { item, description }) {
+  const { data } = await request(certificatePath(number, '/corrections'), {
+    method: 'POST',
+    data: { item, description },
+    identityClaim: true,
+  });
+  return data;
+}
+
+Object.assign(module.exports, {
+  listCertificates,
+  getCertificate,
+  downloadCertificateFile,
+  listInstitutions,
+  listCertificateConsents,
+  grantCertificateConsent,
+  revokeCertificateConsent,
+  listCertificateAccesses,
+  listCertificateCorrections,
+  reportCertificateError,
+});

@@ -163,6 +163,20 @@ describe('the combined application (一窗受理)', () => {
     expect(wx.navigateTo).toHaveBeenCalledWith({ url: `/pages/case-payment/index?case_number=${CASE_NUMBER}` });
   });
 
+  test.each([
+    ['certificate_issued', '已发证'],
+    ['archived', '已归档'],
+  ])('a %s case offers 查看电子证书, which opens my certificates', async (status, statusLabel) => {
+    loggedIn();
+    fakeServer(() => ({ data: caseDetail({ status, status_label: statusLabel, allowed_actions: [] }) }));
+
+    const page = await openDetail(CASE_NUMBER);
+
+    expect(Array.from(page.querySelector('.actions').dom.children).map((button) => button.textContent.trim())).toEqual(['查看电子证书']);
+    await tap(page, '.actions__certificates');
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/certificates/index' });
+  });
+
   test('a case under review offers no actions, only its materials to read', async () => {
     loggedIn();
     fakeServer(() => ({ data: DETAIL }));

@@ -183,3 +183,14 @@ describe('实名认证 entry', () => {
     expect(entryUrl(page)).toBe('/pages/kyc-realname/index');
   });
 });
+
+test('我的证书 leads to the certificates list', async () => {
+  loggedIn();
+  fakeServer(() => ({ data: { id: 7, channels: ['wechat'], identity_verified: true, person: null } }));
+
+  const page = await showPage();
+
+  const link = page.querySelector('.me__certificates');
+  expect(textOf(link)).toBe('我的证书');
+  expect(link.toJSON().attrs).toEqual(expect.arrayContaining([{ name: 'url', value: '/pages/certificates/index' }]));
+});

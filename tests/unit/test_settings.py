@@ -28,6 +28,8 @@ def test_development_talks_to_the_sandbox(tmp_path):
     settings = load_settings({"INSTANCE_DIR": str(tmp_path)})
     assert settings["WECHAT_API_BASE"] == "http://127.0.0.1:8001/"
     assert settings["TENCENT_SMS_SCHEME"] == "http"
+    assert settings["EBILL_BASE_URL"] == "http://127.0.0.1:8001/"
+    assert settings["EBILL_APP_ID"] and settings["EBILL_APP_SECRET"]
 
 
 def test_production_refuses_to_start_without_secrets(tmp_path):
@@ -44,13 +46,16 @@ def test_production_keeps_the_real_vendor_hosts(tmp_path):
                                  "TENCENT_SMS_SDK_APP_ID", "REGISTRY_APP_KEY",
                                  "REGISTRY_APP_SECRET", "WECHATPAY_MCH_ID", "WECHATPAY_API_KEY",
                                  "ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY",
-                                 "ALIPAY_SELLER_ID")}
+                                 "ALIPAY_SELLER_ID", "CERT_CA_CERT", "CERT_SIGNING_CERT",
+                                 "CERT_SIGNING_KEY", "CERT_PAYLOAD_KEY", "EBILL_APP_ID",
+                                 "EBILL_APP_SECRET")}
     settings = load_settings({**env, "INSTANCE_DIR": str(tmp_path), "APP_ENV": "production"})
     assert settings["WECHAT_API_BASE"] == "https://api.weixin.qq.com/"
     assert settings["TENCENT_SMS_ENDPOINT"] == "sms.tencentcloudapi.com"
     assert settings["WECHATPAY_API_BASE"] == "https://api.mch.weixin.qq.com/"
     assert settings["ALIPAY_SERVER_URL"] == "https://openapi.alipay.com/gateway.do"
     assert settings["ALIPAY_APP_PUBLIC_KEY"] == ""  # development only: never generated here
+    assert settings["EBILL_BASE_URL"] == ""  # the provincial platform's URL must be set
 
 
 def test_a_malformed_number_is_a_clear_error(tmp_path):

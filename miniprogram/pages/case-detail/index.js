@@ -14,6 +14,8 @@ const { presentIncomplete } = require('../../utils/case-incomplete');
 const { CASE_PAGES, caseUrl, runClaimAction, takePendingClaimAction } = require('../../utils/case-actions');
 
 const CHECK_TONES = { passed: 'success', failed: 'danger', waiting: 'warning', pending: 'muted' };
+const CERTIFICATE_STATUSES = ['certificate_issued', 'archived'];
+const CERTIFICATES_PAGE = '/pages/certificates/index';
 
 // The step and the actor: the step's label already names the department
 // ("税务局退回补正 · 税务局审核员"), so the department is not repeated.
@@ -44,6 +46,8 @@ function presentCase(item) {
     canWithdraw: actions.includes('withdraw'),
     // Taxes and fees are due once assessed (fees_assessed), or when the server offers it.
     canPay: item.status === 'fees_assessed' || actions.includes('pay'),
+    // The electronic certificate exists once issued (and stays after archiving).
+    hasCertificate: CERTIFICATE_STATUSES.includes(item.status),
     materialsEditable,
     applicants: (item.applicants || []).map((applicant, index) => ({
       key: `${applicant.role}-${index}`,
@@ -152,6 +156,10 @@ Page({
 
   onOpenPayment() {
     wx.navigateTo({ url: caseUrl(CASE_PAGES.payment, this.data.caseNumber) });
+  },
+
+  onOpenCertificates() {
+    wx.navigateTo({ url: CERTIFICATES_PAGE });
   },
 
   onOpenMaterials() {

@@ -1,9 +1,14 @@
-// 我的缴费凭证: every order I paid, newest first. A tap opens the items (with
-// what each department received and what was refunded) and the refunds. The
-// server decides what counts as paid; this page only shows it.
+// 我的缴费凭证: every order I paid and the e-bills issued for it (财政电子票据,
+// 完税证明, 维修资金收据), newest first. A tap opens the items (with what each
+// department received and what was refunded) and the refunds, or a bill's code,
+// number and check code; 下载 fetches a bill's PDF with the token and opens it.
+// The server decides what counts as paid and issued; this page only shows it.
 const { listReceipts, isLoggedIn, errorMessageOf, showError, LOGIN_PAGE } = require('../../services/api');
+const { openPdf } = require('../../utils/files');
 const { formatDateTime } = require('../../utils/time');
 const { fenToYuan } = require('../../utils/money');
+
+const PAYMENT_RECEIPT = 'payment_receipt';
 
 const PAGE_SIZE = 20;
 
@@ -25,8 +30,19 @@ function hasNextPage(pagination, page, receivedCount) {
 function presentReceipt(receipt) {
   const refundedFen = Number(receipt.refunded_fen) || 0;
   const number = receipt.number || receipt.out_trade_no || '';
+  // An e-bill is any document of another kind that has a file to download.
+  const isEbill = Boolean(receipt.kind && receipt.kind !== PAYMENT_RECEIPT && receipt.file_url);
   return {
     key: `${receipt.kind || 'receipt'}-${number}`,
+    isEbill,
+    fileUrl: receipt.file_url || '',
+    number,
+    billCode: receipt.bill_code || '',
+    billNumber: receipt.bill_number || '',
+    checkCode: receipt.check_code || '',
+    issuerName: receipt.issuer_name || '',
+    issuedText: formatDateTime(receipt.issued_at),
+    note: receipt.note || '',
     kindLabel: receipt.kind_label || '',
     caseNumber: receipt.case_number || '',
     businessTypeName: (receipt.business_type && receipt.business_type.name) || '',
@@ -39,7 +55,7 @@ function presentReceipt(receipt) {
     outTradeNo: receipt.out_trade_no || number,
     transactionIdMasked: receipt.transaction_id_masked || '',
     items: (receipt.items || []).map((item, index) => ({
-      key: `${item.department}-${index}`,
+      key: `${item.department || 'item'}-${index}`,
       name: item.name || '',
       departmentLabel: item.department_label || '',
       amountText: yuanText(item.amount_fen),
@@ -117,5 +133,23 @@ Page({
     const item = this.data.items[index];
     if (!item) return;
     this.setData({ [`items[${index}].expanded`]: !item.expanded });
+  },
+
+  // 下载: the bill's PDF, fetched with the bearer token, opened by WeChat. One
+  // download at a time; closing the document viewer is no error.
+  async onDownload(event) {
+    const index = Number(event.currentTarget.dataset.index);
+    const item = this.data.items[index];
+    if (!item || !item.fileUrl || this.downloading) return;
+    this.downloading = true;
+    wx.showLoading({ title: '正在下载', mask: true });
+    try {
+      await openPdf(item.fileUrl);
+    } catch (err) {
+      if (!/cancel/i.test(String((err && err.errMsg) || ''))) showError(err);
+    } finally {
+      wx.hideLoading();
+      this.downloading = false;
+    }
   },
 });

@@ -1,0 +1,305 @@
+"""Issuing e-bills after payment, retrying, voiding after full refunds (docs/ebills.md).
+
+The job runner calls :func:`issue_due` on every pass:
+
+1. **Obligations.** A paid order (``paid`` or ``partially_refunded``) without any bill
+   gets one bill row per kind of its items — ``fiscal`` for the administrative fees,
+   ``tax`` for the deed tax, ``fund`` for the maintenance fund (:func:`kind_of`) — in
+   one transaction, status ``issuing``. Nothing is asked of anyone before that row is
+   committed, so a crash or a platform that is down loses nothing: the order stays
+   "paid without bills" until its rows exist, and the rows stay until issued. Kinds
+   whose items were all refunded before the job came are not billed.
+2. **Issuing.** Each bill that is ``issuing``, or ``failed`` and due again, is claimed
+   (a conditional update, so two workers never ask for the same bill at once) and sent
+   to the issuing adapter with its own ``request_no``; the platform answers the same
+   request number with the same bill, so a timeout after it issued cannot make a
+   second one. The code, number and check code are committed at once; then the PDF is
+   rendered and stored (encrypted, like every file). A failure at either step leaves
+   the bill ``failed`` with the error, retried after 30 s, 1, 2, 5, 10, 30 minutes,
+   then hourly — never given up.
+3. **Voiding.** When an order's refunded amount changes, its issued bills are compared
+   with it: a bill whose every item was refunded in full is voided (红冲) at the
+   platform and marked ``voided``; the citizen's list shows it with a red-letter note.
+   A partial refund leaves the bill as it is (see docs/ebills.md).
+
+The unique (order, kind) constraint makes a second pass, or a second worker, harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import Account
+from app.cases.models import Case
+from app.db import db
+from app.ebills.issuer import BillLine, BillRequest, EBillIssuer
+from app.ebills.models import EBill, EBillKind, EBillStatus
+from app.ebills.render import BillDocument, render_document
+from app.fees.service import PAYER_ROLES
+from app.materials.service import storage
+from app.services import ebill_issuer
+from app.timeutil import as_utc, utcnow
+from payments.models import OrderStatus, PaymentOrder
+
+logger = logging.getLogger(__name__)
+
+# Which bill an order item goes on: by item code first, then by the collecting department.
+KIND_BY_ITEM = {"deed_tax": EBillKind.TAX, "maintenance_fund": EBillKind.FUND}
+KIND_BY_DEPARTMENT = {"registration": EBillKind.FISCAL, "tax": EBillKind.TAX,
+                      "housing": EBillKind.FUND}
+KIND_ORDER = (EBillKind.FISCAL, EBillKind.TAX, EBillKind.FUND)
+DEFAULT_ISSUERS = {"fiscal": "珠海市不动产登记中心", "tax": "国家税务总局珠海市税务局",
+                   "fund": "珠海市住房和城乡建设局"}
+# Orders whose bills are due; a fully refunded order is never billed.
+BILLABLE = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
+PENDING = (EBillStatus.ISSUING, EBillStatus.FAILED)
+RETRY_DELAYS = [timedelta(seconds=s) for s in (30, 60, 120, 300, 600, 1800, 3600)]
+# How long a claimed bill is left to the worker that claimed it (then another may try).
+CLAIM = timedelta(minutes=2)
+VOID_REASON = "全额退款，红冲"
+
+
+def kind_of(item_code: str, department: str) -> EBillKind:
+    """The bill an item belongs on; an unknown administrative item is a fiscal bill."""
+    return KIND_BY_ITEM.get(item_code) or KIND_BY_DEPARTMENT.get(department, EBillKind.FISCAL)
+
+
+def issuer() -> EBillIssuer:
+    """The app's issuing adapter (tests may put another in app.extensions)."""
+    return ebill_issuer()
+
+
+def issuer_name(kind: str) -> str:
+    names = {**DEFAULT_ISSUERS, **(current_app.config.get("EBILL_ISSUERS") or {})}
+    return str(names[kind])
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
+
+
+# --- obligations ----------------------------------------------------------------------
+
+
+def _payer_name(order: PaymentOrder, case: Case) -> str:
+    """Who paid: the payer-role applicants (buyers, mortgagee …) the paying account acts
+    for, else the paying account's person, else every payer-role applicant."""
+    account = db.session.get(Account, order.payer_account_id)
+    person_id = account.person_id if account is not None else None
+    role = PAYER_ROLES.get(case.business_type_code)
+    payers = [a for a in case.applicants if a.role == role]
+    mine = [a for a in payers if person_id is not None and a.confirmer_id == person_id]
+    if mine:
+        return "、".join(dict.fromkeys(a.person.name for a in mine))
+    if account is not None and account.person is not None:
+        return account.person.name
+    return "、".join(dict.fromkeys(a.person.name for a in payers)) or "—"
+
+
+def _obligations(order: PaymentOrder) -> list[EBill]:
+    """The order's bills, the missing ones written (commits)."""
+    existing = {bill.kind: bill for bill in db.session.scalars(
+        select(EBill).where(EBill.order_id == order.id))}
+    if order.status_enum not in BILLABLE:
+        return _in_kind_order(existing.values())
+    grouped: dict[EBillKind, list] = {}
+    for item in order.items:
+        grouped.setdefault(kind_of(item.item_code, item.department), []).append(item)
+    missing = [kind for kind in KIND_ORDER if kind in grouped and kind.value not in existing
+               and any(i.refunded_fen < i.amount_fen for i in grouped[kind])]
+    if not missing:
+        return _in_kind_order(existing.values())
+    case = db.session.get(Case, order.case_id)
+    assert case is not None
+    payer = _payer_name(order, case)
+    for kind in missing:
+        items = grouped[kind]
+        db.session.add(EBill(
+            case_id=order.case_id, order_id=order.id, kind=kind.value,
+            status=EBillStatus.ISSUING, request_no=f"{order.out_trade_no}-{kind.value}",
+            payer_name=payer, issuer_name=issuer_name(kind.value),
+            items=[{"order_item_id": i.id, "name": i.name, "amount_fen": i.amount_fen}
+                   for i in items],
+            total_fen=sum(i.amount_fen for i in items), next_attempt_at=utcnow(),
+            refunds_seen_fen=order.refunded_fen))
+    try:
+        db.session.commit()
+    except IntegrityError:  # another worker wrote them first
+        db.session.rollback()
+    return _in_kind_order(db.session.scalars(select(EBill).where(EBill.order_id == order.id)))
+
+
+def _in_kind_order(bills: Iterable[EBill]) -> list[EBill]:
+    rank = {kind.value: n for n, kind in enumerate(KIND_ORDER)}
+    return sorted(bills, key=lambda bill: rank.get(bill.kind, 99))
+
+
+# --- issuing --------------------------------------------------------------------------
+
+
+def _claim(bill_id: int, now: datetime) -> bool:
+    """Take a due bill for this worker (commits); False when it is not due or taken."""
+    claimed = db.session.execute(
+        update(EBill).where(EBill.id == bill_id, EBill.status.in_([s.value for s in PENDING]),
+                            EBill.next_attempt_at <= now)
+        .values(attempts=EBill.attempts + 1, next_attempt_at=now + CLAIM)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return bool(getattr(claimed, "rowcount", 0))
+
+
+def _request(bill: EBill, order: PaymentOrder) -> BillRequest:
+    return BillRequest(
+        request_no=bill.request_no, kind=bill.kind, payer_name=bill.payer_name,
+        items=[BillLine(str(i["name"]), int(i["amount_fen"])) for i in bill.items],
+        total_fen=bill.total_fen, issuer_name=bill.issuer_name,
+        paid_at=as_utc(order.paid_at or bill.created_at), reference=order.out_trade_no)
+
+
+def _attempt(bill_id: int) -> bool:
+    """One try at a due bill: True when it ends issued (commits whatever happens)."""
+    if not _claim(bill_id, utcnow()):
+        return False
+    bill = db.session.get(EBill, bill_id, populate_existing=True)
+    assert bill is not None
+    order = db.session.get(PaymentOrder, bill.order_id)
+    assert order is not None
+    try:
+        if bill.bill_number is None:
+            issued = issuer().issue(_request(bill, order))
+            bill.bill_code, bill.bill_number = issued.bill_code, issued.bill_number
+            bill.check_code, bill.verify_url = issued.check_code, issued.verify_url
+            bill.issued_at = issued.issued_at
+            db.session.commit()  # the platform's number is never lost, whatever follows
+        if bill.pdf_key is None:
+            key = f"ebills/{bill.bill_code}/{bill.bill_number}.pdf"
+            storage().put(key, render_pdf(bill), "application/pdf")
+            bill.pdf_key = key
+        bill.status = EBillStatus.ISSUED
+        bill.last_error = None
+        db.session.commit()
+        return True
+    except Exception as exc:  # one bill's trouble must not stop the others
+        db.session.rollback()
+        bill = db.session.get(EBill, bill_id, populate_existing=True)
+        assert bill is not None
+        delay = retry_delay(bill.attempts)
+        bill.status = EBillStatus.FAILED
+        bill.last_error = f"{type(exc).__name__}: {exc}"[:200]
+        bill.next_attempt_at = utcnow() + delay
+        db.session.commit()
+        log = logger.warning if _expected(exc) else logger.exception
+        log("e-bill %s (attempt %s) failed, retry in %s: %s", bill.request_no, bill.attempts,
+            delay, bill.last_error)
+        return False
+
+
+def _expected(exc: Exception) -> bool:
+    from app.ebills.issuer import IssuerError
+    from app.materials.storage import StorageError
+
+    return isinstance(exc, IssuerError | StorageError)
+
+
+def issue_for_order(order: PaymentOrder) -> list[EBill]:
+    """Write the order's missing bills and try those that are due (idempotent: an issued
+    bill is never asked for again; a failed one waits for its next attempt). Returns
+    the order's bills, fiscal, tax, fund."""
+    bills = _obligations(order)
+    now = utcnow()
+    for bill in bills:
+        if bill.status_enum in PENDING and as_utc(bill.next_attempt_at) <= now:
+            _attempt(bill.id)
+    return _in_kind_order(db.session.scalars(
+        select(EBill).where(EBill.order_id == order.id).execution_options(
+            populate_existing=True)))
+
+
+def issue_due(limit: int = 50) -> int:
+    """The job: bills for paid orders that have none, retries that are due, voids after
+    full refunds. Returns the number of bills issued in this pass."""
+    issued = 0
+    unbilled = db.session.scalars(
+        select(PaymentOrder).where(
+            PaymentOrder.status.in_([s.value for s in BILLABLE]),
+            ~exists(select(EBill.id).where(EBill.order_id == PaymentOrder.id)))
+        .order_by(PaymentOrder.id).limit(limit)).all()
+    for order in unbilled:
+        _obligations(order)
+    due = db.session.scalars(
+        select(EBill.id).where(EBill.status.in_([s.value for s in PENDING]),
+                               EBill.next_attempt_at <= utcnow())
+        .order_by(EBill.next_attempt_at, EBill.id).limit(limit)).all()
+    for bill_id in due:
+        issued += _attempt(bill_id)
+    void_refunded(limit)
+    return issued
+
+
+# --- refunds: red-letter bills --------------------------------------------------------
+
+
+def void_refunded(limit: int = 50) -> int:
+    """Void issued bills whose every item was refunded in full (commits each); a platform
+    that is down leaves the bill issued and the next pass tries again."""
+    voided = 0
+    rows = db.session.execute(
+        select(EBill, PaymentOrder).join(PaymentOrder, PaymentOrder.id == EBill.order_id)
+        .where(EBill.status == EBillStatus.ISSUED,
+               PaymentOrder.refunded_fen != EBill.refunds_seen_fen)
+        .order_by(EBill.id).limit(limit)).all()
+    for bill, order in rows:
+        by_id = {item.id: item for item in order.items}
+        refunded_in_full = all(
+            (item := by_id.get(int(line["order_item_id"]))) is not None
+            and item.refunded_fen >= item.amount_fen for line in bill.items)
+        if refunded_in_full:
+            try:
+                issuer().void(str(bill.bill_code), str(bill.bill_number), VOID_REASON)
+            except Exception as exc:
+                db.session.rollback()
+                logger.warning("e-bill %s %s: void failed, retried next pass: %s",
+                               bill.bill_code, bill.bill_number, exc)
+                continue
+            bill.status = EBillStatus.VOIDED
+            bill.voided_at = utcnow()
+            voided += 1
+        bill.refunds_seen_fen = order.refunded_fen
+        db.session.commit()
+    return voided
+
+
+# --- the document ---------------------------------------------------------------------
+
+
+def document_of(bill: EBill) -> BillDocument:
+    if bill.bill_code is None or bill.bill_number is None or bill.check_code is None \
+            or bill.issued_at is None or bill.verify_url is None:
+        raise ValueError("the bill has not been issued")
+    case = db.session.get(Case, bill.case_id)
+    order = db.session.get(PaymentOrder, bill.order_id)
+    assert case is not None and order is not None
+    return BillDocument(
+        kind=bill.kind, bill_code=bill.bill_code, bill_number=bill.bill_number,
+        check_code=bill.check_code, issued_at=bill.issued_at, payer_name=bill.payer_name,
+        items=[(str(i["name"]), int(i["amount_fen"])) for i in bill.items],
+        total_fen=bill.total_fen, issuer_name=bill.issuer_name, verify_url=bill.verify_url,
+        case_number=case.case_number, reference=order.out_trade_no)
+
+
+def render_pdf(bill: EBill) -> bytes:
+    """The issued bill as a PDF (fpdf2 + the CJK font; see app/ebills/render.py)."""
+    return render_document(document_of(bill))
+
+
+def read_pdf(bill: EBill) -> bytes:
+    """The stored PDF of an issued (or voided) bill."""
+    if bill.pdf_key is None:
+        raise ValueError("the bill has no PDF yet")
+    return storage().get(bill.pdf_key)

@@ -1,0 +1,2 @@
+"""Institutions (banks, agencies, courts) that look up certificates through the signed
+institution API: credentials, scopes, rate limits; every access audited."""
