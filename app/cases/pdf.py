@@ -17,7 +17,7 @@ database) into A4 pages with fpdf2 and the CJK font the project installs, Debian
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -110,6 +110,22 @@ def font_location() -> tuple[Path, int]:
     return font, index
 
 
+def printable(text: str, cmap: Collection[int], unprintable: set[str]) -> str:
+    """Text the font can show: other characters become "[U+XXXXX]" and are added to
+    ``unprintable`` (for a note at the end). Line ends are normalised, tabs are spaces."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    if all(ord(ch) in cmap or ch == "\n" for ch in text):
+        return text
+    out = []
+    for ch in text:
+        if ch == "\n" or ord(ch) in cmap:
+            out.append(ch)
+        else:
+            unprintable.add(ch)
+            out.append(f"[U+{ord(ch):04X}]")
+    return "".join(out)
+
+
 # --- the document ----------------------------------------------------------------------
 
 
@@ -134,19 +150,8 @@ class _FormPdf(FPDF):
         self.set_creator(CREATOR)
         self.set_lang("zh-CN")
 
-    # Text the font can show: other characters become "[U+XXXXX]" (noted at the end).
     def printable(self, text: str) -> str:
-        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-        if all(ord(ch) in self.cmap or ch == "\n" for ch in text):
-            return text
-        out = []
-        for ch in text:
-            if ch == "\n" or ord(ch) in self.cmap:
-                out.append(ch)
-            else:
-                self.unprintable.add(ch)
-                out.append(f"[U+{ord(ch):04X}]")
-        return "".join(out)
+        return printable(text, self.cmap, self.unprintable)
 
     def header(self) -> None:
         if self.page_no() == 1:

@@ -40,6 +40,7 @@ from fpdf import FPDF
 from fpdf.fonts import TTFFont
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
+from app.cases.pdf import printable
 from app.certificates.content import CertificateContent, Holder
 
 Color = tuple[int, int, int]
@@ -115,17 +116,7 @@ class Printable:
     unprintable: set[str] = field(default_factory=set)
 
     def __call__(self, text: str) -> str:
-        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-        if all(ord(ch) in self.cmap or ch == "\n" for ch in text):
-            return text
-        out = []
-        for ch in text:
-            if ch == "\n" or ord(ch) in self.cmap:
-                out.append(ch)
-            else:
-                self.unprintable.add(ch)
-                out.append(f"[U+{ord(ch):04X}]")
-        return "".join(out)
+        return printable(text, self.cmap, self.unprintable)
 
     def note(self) -> str:
         listed = "、".join(f"U+{ord(ch):04X}" for ch in sorted(self.unprintable))
