@@ -59,7 +59,7 @@ from app.cases import application
 from app.cases import service as cases
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
-from app.certificates import render, signing
+from app.certificates import render, signing, viewing
 from app.certificates import service as certificates
 from app.certificates.models import Certificate, CertificateStatus
 from app.db import db
@@ -91,6 +91,8 @@ BANK = application.NewApplicant(
     "mortgagee", "legal", "示范银行股份有限公司珠海分行", "91440400MA4U67890W",
     representative_name=REPRESENTATIVE[0], representative_id_number=REPRESENTATIVE[1])
 VERIFY_PATH = "/api/institution/v1/certificates/verify"
+CHUNKS = 5  # verification rows: runs per row, taking turns
+WARM_UP = 50  # verification rows: untimed requests each first
 
 
 def timed(fn: Callable[[], Any]) -> float:
@@ -363,96 +365,96 @@ def main() -> None:
                 Case.status == CaseStatus.CERTIFICATE_ISSUED))
             assert issued_count == len(numbers), issued_count
 
-            # 3. Verification, next to the bare Flask endpoints.
+            # 3. Verification, next to the bare Flask endpoints. Each row is sampled in
+            # CHUNKS runs of n/CHUNKS requests, the rows taking turns, so that load from
+            # elsewhere on the machine falls on all of them alike (one request of each in
+            # turn measured every endpoint with cold caches: bare rows 3-10x slower).
             valid = list(db.session.scalars(select(Certificate).where(
                 Certificate.status == CertificateStatus.VALID).order_by(Certificate.id)))
             payloads = [c.payload for c in valid]
-            bare = bare_client()
-            for i in range(50):  # warm-up
-                bare.get(f"/v/{payloads[i % len(payloads)]}")
-                bare.post("/verify", json={"number": valid[0].number})
-                client.get(f"/bench/noop/{payloads[0]}")
-                client.get("/api/health")
-            table.add("bare Flask: GET /v/<payload> (text out)",
-                      [timed(partial(bare.get, f"/v/{payloads[i % len(payloads)]}"))
-                       for i in range(n_requests)], baseline="get")
-            table.add("bare Flask: POST /verify (JSON in, JSON out)",
-                      [timed(partial(bare.post, "/verify", json={"number": valid[0].number}))
-                       for _ in range(n_requests)], baseline="post", vs="post")
-            table.add("the app: a no-op view (all its hooks, no DB)",
-                      [timed(partial(client.get, f"/bench/noop/{payloads[i % len(payloads)]}"))
-                       for i in range(n_requests)])
-            table.add("the app: GET /api/health",
-                      [timed(partial(client.get, "/api/health")) for _ in range(n_requests)])
-
-            def qr_page(payload: str) -> None:
-                answer = client.get(f"/v/{payload}")
-                assert answer.status_code == 200, answer.status_code
-
-            page_rate = table.add("GET /v/<payload>: the public QR page (valid)",
-                                  [timed(partial(qr_page, payloads[i % len(payloads)]))
-                                   for i in range(n_requests)])
-            public_key = signing.payload_public_key_pem(app.config["CERT_PAYLOAD_KEY"])
-            table.add("  of which: read_payload() (Ed25519 verify)",
-                      [timed(partial(signing.read_payload, payloads[i % len(payloads)],
-                                     public_key)) for i in range(n_requests)])
-            from app.certificates import viewing
-
-            table.add("  of which: public_facts() (lookup, access log, commit)",
-                      [timed(partial(viewing.public_facts, payloads[i % len(payloads)]))
-                       for i in range(n_requests)])
             forged = payloads[0][:-3] + ("AAA" if not payloads[0].endswith("AAA") else "BBB")
-
-            def forged_page() -> None:
-                assert client.get(f"/v/{forged}").status_code == 404
-
-            table.add("GET /v/<forged payload>: refused at the signature (404)",
-                      [timed(forged_page) for _ in range(n_requests)])
-
+            public_key = signing.payload_public_key_pem(app.config["CERT_PAYLOAD_KEY"])
             institution, key_id, secret = institutions.create_institution(
                 "示范银行股份有限公司", "bank", None, ["certificates:verify"])
+            key = db.session.scalar(select(InstitutionKey).where(
+                InstitutionKey.key_id == key_id))
+            bank = db.session.get(Institution, institution.id)
+            assert key is not None and bank is not None
+            db.session.execute(text("CREATE TABLE bench_commit (n INTEGER)"))
+            db.session.commit()
+            bare = bare_client()
+
+            def status_is(expected: int, answer: Any) -> None:
+                assert answer.status_code == expected, (answer.status_code, answer.data[:200])
+
+            def institution_verify(i: int) -> None:
+                body, headers = signed[i]
+                answer = client.post(VERIFY_PATH, data=body, headers=headers,
+                                     content_type="application/json")
+                status_is(200, answer)
+                assert answer.get_json()["content_hash_matches"] is True
+
+            def insert_commit(_: int) -> None:
+                db.session.execute(text("INSERT INTO bench_commit (n) VALUES (1)"))
+                db.session.commit()
+
+            def payload(i: int) -> str:
+                return payloads[i % len(payloads)]
+
+            # name: (one sample for request i, the baseline it sets, the one it is shown against)
+            rows: dict[str, tuple[Callable[[int], Any], str | None, str | None]] = {
+                "bare Flask: GET /v/<payload> (text out)": (
+                    lambda i: status_is(200, bare.get(f"/v/{payload(i)}")), "get", "get"),
+                "bare Flask: POST /verify (JSON in, JSON out)": (
+                    lambda i: status_is(200, bare.post("/verify", json={
+                        "number": valid[i % len(valid)].number})), "post", "post"),
+                "the app: a no-op view (all its hooks, no DB)": (
+                    lambda i: status_is(200, client.get(f"/bench/noop/{payload(i)}")), "noop",
+                    "get"),
+                "the app: GET /api/health": (
+                    lambda i: status_is(200, client.get("/api/health")), None, "get"),
+                "GET /v/<payload>: the public QR page (valid)": (
+                    lambda i: status_is(200, client.get(f"/v/{payload(i)}")), None, "get"),
+                "  of which: read_payload() (Ed25519 verify)": (
+                    lambda i: signing.read_payload(payload(i), public_key), None, "get"),
+                "  of which: public_facts() (lookup, access log, commit)": (
+                    lambda i: viewing.public_facts(payload(i)), None, "get"),
+                "GET /v/<forged payload>: refused at the signature (404)": (
+                    lambda i: status_is(404, client.get(f"/v/{forged}")), None, "get"),
+                "POST institution verify (signed, nonce, access log)": (
+                    institution_verify, None, "post"),
+                "  of which: verify_status() (lookup, access, audit, commit)": (
+                    lambda i: institutions.verify_status(
+                        bank, key, valid[i % len(valid)].number,
+                        valid[i % len(valid)].content_hash), None, "post"),
+                "reference: one INSERT + COMMIT (SQLite WAL)": (insert_commit, None, "get"),
+            }
+            samples: dict[str, list[float]] = {name: [] for name in rows}
+            chunk = max(1, n_requests // CHUNKS)
             signed: list[tuple[bytes, dict[str, str]]] = []
-            for i in range(n_requests):
+            for i in range(n_requests + WARM_UP):
                 certificate = valid[i % len(valid)]
                 body = json.dumps({"number": certificate.number,
                                    "content_hash": certificate.content_hash},
                                   ensure_ascii=False).encode("utf-8")
                 signed.append((body, sign_request(key_id, secret, "POST", VERIFY_PATH,
                                                   body=body)))
-
-            def institution_verify(i: int) -> None:
-                body, headers = signed[i]
-                answer = client.post(VERIFY_PATH, data=body, headers=headers,
-                                     content_type="application/json")
-                assert answer.status_code == 200, answer.get_json()
-                assert answer.get_json()["content_hash_matches"] is True
-
-            institution_rate = table.add(
-                "POST institution verify (signed, nonce, access log)",
-                [timed(partial(institution_verify, i)) for i in range(n_requests)], vs="post")
-            key = db.session.scalar(select(InstitutionKey).where(
-                InstitutionKey.key_id == key_id))
-            bank = db.session.get(Institution, institution.id)
-            assert key is not None and bank is not None
-            table.add("  of which: verify_status() (lookup, access, audit, commit)",
-                      [timed(partial(institutions.verify_status, bank, key,
-                                     valid[i % len(valid)].number,
-                                     valid[i % len(valid)].content_hash))
-                       for i in range(n_requests)], vs="post")
-
-            db.session.execute(text("CREATE TABLE bench_commit (n INTEGER)"))
-            db.session.commit()
-
-            def insert_commit() -> None:
-                db.session.execute(text("INSERT INTO bench_commit (n) VALUES (1)"))
-                db.session.commit()
-
-            table.add("reference: one INSERT + COMMIT (SQLite WAL)",
-                      [timed(insert_commit) for _ in range(n_requests)])
-            noop = table.summary["the app: a no-op view (all its hooks, no DB)"][2]
-            notes.append(f"against the app's own no-op view: QR page {page_rate / noop:.1%}, "
-                         f"institution verify {institution_rate / noop:.1%}")
-            for name, rate, vs in (("QR page", page_rate, "get"),
+            for sample, _, _ in rows.values():  # warm-up (the last requests signed)
+                for i in range(n_requests, n_requests + WARM_UP):
+                    sample(i)
+            for first in range(0, n_requests, chunk):  # timed
+                for name, (sample, _, _) in rows.items():
+                    samples[name] += [timed(partial(sample, i))
+                                      for i in range(first, min(first + chunk, n_requests))]
+            for name, (_, baseline, vs) in rows.items():
+                table.add(name, samples[name], baseline=baseline, vs=vs)
+            page = table.summary["GET /v/<payload>: the public QR page (valid)"][2]
+            institution_rate = table.summary[
+                "POST institution verify (signed, nonce, access log)"][2]
+            notes.append(f"against the app's own no-op view: QR page "
+                         f"{page / table.rates['noop']:.1%}, institution verify "
+                         f"{institution_rate / table.rates['noop']:.1%}")
+            for name, rate, vs in (("QR page", page, "get"),
                                    ("institution verify", institution_rate, "post")):
                 share = rate / table.rates[vs]
                 notes.append(f"target verification >= {TARGET_SHARE:.0%} of bare Flask: "
