@@ -7,24 +7,14 @@ const { listReceipts, isLoggedIn, errorMessageOf, showError, LOGIN_PAGE } = requ
 const { openPdf } = require('../../utils/files');
 const { formatDateTime } = require('../../utils/time');
 const { fenToYuan } = require('../../utils/money');
+const { pagedList } = require('../../utils/paging');
 
 const PAYMENT_RECEIPT = 'payment_receipt';
 
-const PAGE_SIZE = 20;
 
 function yuanText(fen) {
   const yuan = fenToYuan(fen);
   return yuan ? `${yuan} 元` : '';
-}
-
-// X-Pagination omits next_page on the last page; without the header, a short
-// page is the last one.
-function hasNextPage(pagination, page, receivedCount) {
-  if (pagination) {
-    if (pagination.next_page !== undefined) return pagination.next_page !== null;
-    if (pagination.total_pages !== undefined) return page < pagination.total_pages;
-  }
-  return receivedCount >= PAGE_SIZE;
 }
 
 function presentReceipt(receipt) {
@@ -88,44 +78,17 @@ Page({
     return this.loadPage(1);
   },
 
-  async onPullDownRefresh() {
-    try {
-      await this.loadPage(1);
-    } finally {
-      wx.stopPullDownRefresh();
-    }
+  ...pagedList({ fetch: (query) => listReceipts(query), present: presentReceipt }),
+
+  pageLoaded() {
+    return { errorMessage: '' };
   },
 
-  onReachBottom() {
-    if (!this.data.hasMore || this.data.loading) return undefined;
-    return this.loadPage(this.data.page + 1);
-  },
-
-  async loadPage(page) {
-    // A reload (pull-down) supersedes a page still loading.
-    this.loadSequence = (this.loadSequence || 0) + 1;
-    const sequence = this.loadSequence;
-    this.setData({ loading: true });
-    try {
-      const { items, pagination } = await listReceipts({ page, pageSize: PAGE_SIZE });
-      if (sequence !== this.loadSequence) return;
-      const presented = items.map(presentReceipt);
-      this.setData({
-        items: page === 1 ? presented : this.data.items.concat(presented),
-        page,
-        hasMore: hasNextPage(pagination, page, items.length),
-        loaded: true,
-        errorMessage: '',
-      });
-    } catch (err) {
-      if (sequence !== this.loadSequence) return;
-      // Nothing shown yet: the message takes the page's place; otherwise the
-      // receipts already shown stay and a toast tells what went wrong.
-      if (this.data.items.length === 0) this.setData({ loaded: true, errorMessage: errorMessageOf(err) });
-      else showError(err);
-    } finally {
-      if (sequence === this.loadSequence) this.setData({ loading: false });
-    }
+  // Nothing shown yet: the message takes the page's place; otherwise the receipts
+  // already shown stay and a toast tells what went wrong.
+  onPageError(err) {
+    if (this.data.items.length === 0) this.setData({ loaded: true, errorMessage: errorMessageOf(err) });
+    else showError(err);
   },
 
   onToggle(event) {
