@@ -78,6 +78,7 @@ def init_app(app: Flask) -> None:
         cases,
         certificates,
         consents,
+        deliveries,
         institutions,
         kyc,
         materials,
@@ -89,7 +90,7 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (auth, me, cases, materials, kyc, reference, register, appointments, payments,
-                   receipts, certificates, consents, institutions):
+                   receipts, certificates, consents, deliveries, institutions):
         api.register_blueprint(module.blp)
         csrf.exempt(module.blp)  # bearer tokens, not cookies: no CSRF exposure
 

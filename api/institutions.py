@@ -92,7 +92,8 @@ def verify(body: dict[str, Any]) -> Any:
 @blp.arguments(LookupQuerySchema, location="query")
 @blp.response(200, LookupResultSchema)
 @blp.alt_response(401, description="签名无效、过期、重放，或密钥无效")
-@blp.alt_response(403, description="CONSENT_REQUIRED：无权利人有效授权；SCOPE_MISSING：无相应权限")
+@blp.alt_response(403, description=("AUTHORISATION_REQUIRED：无权利人有效授权；"
+                                    "SCOPE_MISSING：无相应权限"))
 @blp.alt_response(404, description="未找到该证书")
 @blp.alt_response(429, description="超过本机构的调用频率上限")
 @blp.doc(security=SIGNED)

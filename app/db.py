@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,30 @@ class EncryptedText(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
         return None if value is None else crypto.protector().decrypt(value, self.context)
+
+
+class EncryptedJSON(TypeDecorator[dict[str, Any]]):
+    """A JSON object holding personal data (the application form: addresses, phones,
+    contract numbers), encrypted as a whole like :class:`EncryptedText`."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, context: str):
+        super().__init__()
+        self.context = context
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return crypto.protector().encrypt(text, self.context)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        loaded: dict[str, Any] = json.loads(crypto.protector().decrypt(value, self.context))
+        return loaded
 
 
 @event.listens_for(Engine, "connect")

@@ -30,8 +30,10 @@ def nudge() -> None:
 
 def run_once() -> dict[str, int]:
     """One pass of every job (inside an app context)."""
+    from app.certificates import access_log
     from app.certificates.service import issue_due
     from app.checks.service import run_due_checks
+    from app.deliveries.service import run_due as move_deliveries
     from app.ebills.service import issue_due as issue_ebills
     from app.fees.checkout import query_open_orders, query_processing_refunds
     from app.fees.reconciliation import reconcile_due
@@ -42,11 +44,14 @@ def run_once() -> dict[str, int]:
     refunds = query_processing_refunds()
     certificates = issue_due()
     ebills = issue_ebills()
+    deliveries = move_deliveries()
     bills = reconcile_due()
     sent = drain()
+    accesses = access_log.flush(quiet=True)  # what the QR page and verify calls queued
     return {"cases_checked": cases, "orders_queried": orders, "refunds_queried": refunds,
             "certificates_issued": certificates, "ebills_issued": ebills,
-            "bills_reconciled": bills, **sent}
+            "deliveries_moved": deliveries,
+            "bills_reconciled": bills, **sent, "accesses_logged": accesses}
 
 
 def _loop(app: Flask, interval: float, stop: threading.Event) -> None:

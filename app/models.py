@@ -13,6 +13,7 @@ from app.certificates.models import (
 )
 from app.checks.models import CaseCheck
 from app.counters import Counter
+from app.deliveries.models import Delivery
 from app.ebills.models import EBill
 from app.fees.models import CaseFee
 from app.identity.models import (
@@ -35,6 +36,7 @@ from app.workdays.models import CalendarDay
 from payments.models import LedgerEntry, OrderItem, PaymentEvent, PaymentOrder, Refund
 
 __all__ = [
+    "Delivery",
     "Refund",
     "PaymentOrder",
     "PaymentEvent",

@@ -1,4 +1,4 @@
-"""Outside capabilities (WeChat, SMS, data sharing, payments, e-bills), built from settings
+"""Outside capabilities (WeChat, SMS, data sharing, payments, e-bills, courier), built from settings
 once per app.
 
 Services and tests reach them through these accessors; tests can replace one with
@@ -13,6 +13,7 @@ from flask import Flask, current_app
 
 if TYPE_CHECKING:
     from app.ebills.issuer import EBillIssuer
+    from app.integrations.courier import Courier
     from app.integrations.datasharing import DataSharing
     from app.integrations.registry import PopulationRegistry
     from app.integrations.sms import SmsSender
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 def init_services(app: Flask) -> None:
     from app.ebills.issuer import make_ebill_issuer
+    from app.integrations.courier import make_courier
     from app.integrations.datasharing import make_data_sharing
     from app.integrations.registry import make_population_registry
     from app.integrations.sms import make_sms_sender
@@ -33,6 +35,7 @@ def init_services(app: Flask) -> None:
     app.extensions["bdc.datasharing"] = make_data_sharing(app.config)
     app.extensions["bdc.gateways"] = make_gateways(app.config)
     app.extensions["bdc.ebill_issuer"] = make_ebill_issuer(app.config)
+    app.extensions["bdc.courier"] = make_courier(app.config)
 
 
 def wechat_api() -> WeChatApi:
@@ -53,3 +56,7 @@ def data_sharing() -> DataSharing:
 
 def ebill_issuer() -> EBillIssuer:
     return cast("EBillIssuer", current_app.extensions["bdc.ebill_issuer"])
+
+
+def courier() -> Courier:
+    return cast("Courier", current_app.extensions["bdc.courier"])

@@ -62,14 +62,17 @@ DEFAULTS: dict[str, Any] = {
     "SMS_TEMPLATE_IDS": {"login_code": "1000001", "case_returned": "1000002",
                          "case_accepted": "1000003", "case_registered": "1000004",
                          "case_rejected": "1000005", "fees_assessed": "1000006",
-                         "certificate_issued": "1000007"},
+                         "certificate_issued": "1000007",
+                         "certificate_shipped": "1000008", "certificate_at_window": "1000009"},
     # WeChat subscribe-message template ids, by the same logical names.
     "WECHAT_TEMPLATE_IDS": {"case_returned": "bdc-case-returned",
                             "case_accepted": "bdc-case-accepted",
                             "case_registered": "bdc-case-registered",
                             "case_rejected": "bdc-case-rejected",
                             "fees_assessed": "bdc-fees-assessed",
-                            "certificate_issued": "bdc-certificate-issued"},
+                            "certificate_issued": "bdc-certificate-issued",
+                            "certificate_shipped": "bdc-certificate-shipped",
+                            "certificate_at_window": "bdc-certificate-at-window"},
     # Development server (make run).
     "APP_HOST": "127.0.0.1",
     "APP_PORT": 8000,
@@ -99,6 +102,10 @@ DEFAULTS: dict[str, Any] = {
     "CERT_AUTHORITY_CODE": "440400",
     "CERT_ISSUING_AUTHORITY": "珠海市自然资源局",
     "RATELIMIT_CERTIFICATE_VERIFY": "30 per minute;600 per day",  # the public QR page, per IP
+    # Verification: how long another process may show a revoked certificate as valid; how
+    # long a queued access row waits to be written with others.
+    "CERT_STATUS_CACHE_TTL": 2.0,
+    "CERT_ACCESS_LOG_DELAY": 0.25,
     # The authority's keys (PEM): CA, signing certificate and key (PDF), payload key (QR).
     "CERT_CA_CERT": "",
     "CERT_SIGNING_CERT": "",
@@ -136,6 +143,17 @@ DEFAULTS: dict[str, Any] = {
     # The issuer printed on each kind of bill.
     "EBILL_ISSUERS": {"fiscal": "珠海市不动产登记中心", "tax": "国家税务总局珠海市税务局",
                       "fund": "珠海市住房和城乡建设局"},
+    # Paper certificates (issue 6): SF Express's open platform (the sandbox in
+    # development); the registration centre is the sender; the parcel waits this long
+    # for the case's e-bills before it leaves without them; routes are asked this often.
+    "COURIER_BASE_URL": "https://sfapi.sf-express.com/",
+    "COURIER_PARTNER_ID": "",
+    "COURIER_CHECKWORD": "",
+    "COURIER_TIMEOUT_SECONDS": 5.0,
+    "DELIVERY_SENDER": {"name": "珠海市不动产登记中心", "phone": "0756-2222222",
+                        "address": "广东省珠海市香洲区人民东路 1 号"},
+    "DELIVERY_WAIT_FOR_BILLS_MINUTES": 30,
+    "DELIVERY_TRACK_INTERVAL_SECONDS": 300,
     # Case materials (issue 4): file storage and upload limits.
     "STORAGE_BACKEND": "disk",  # disk | s3
     "STORAGE_ENCRYPTION": True,  # AES-GCM on every stored file; refused off in production
@@ -181,6 +199,8 @@ SANDBOX_CREDENTIAL_KEYS = (
     "ALIPAY_SELLER_ID",
     "EBILL_APP_ID",
     "EBILL_APP_SECRET",
+    "COURIER_PARTNER_ID",
+    "COURIER_CHECKWORD",
 )
 # Generated with the others in development; the sandbox needs them, production never.
 DEV_ONLY_KEYS = ("ALIPAY_APP_PUBLIC_KEY", "ALIPAY_SANDBOX_PRIVATE_KEY")
@@ -250,6 +270,8 @@ def generate_dev_secrets() -> dict[str, str]:
         ALIPAY_PUBLIC_KEY=alipay_public,
         EBILL_APP_ID="eb" + secrets.token_hex(8),
         EBILL_APP_SECRET=secrets.token_hex(24),
+        COURIER_PARTNER_ID="BDC" + secrets.token_hex(4).upper(),
+        COURIER_CHECKWORD=secrets.token_hex(16),
     )
     return values
 
@@ -320,5 +342,6 @@ def sandbox_endpoints(settings: Mapping[str, Any]) -> dict[str, Any]:
         "WECHATPAY_API_BASE": f"http://{host}:{port}/",
         "ALIPAY_SERVER_URL": f"http://{host}:{port}/gateway.do",
         "EBILL_BASE_URL": f"http://{host}:{port}/",
+        "COURIER_BASE_URL": f"http://{host}:{port}/",
         "PAYMENT_NOTIFY_BASE_URL": f"http://{settings['APP_HOST']}:{settings['APP_PORT']}",
     }

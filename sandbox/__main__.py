@@ -2,9 +2,9 @@
 
 Credentials come from the environment (WECHAT_APPID, WECHAT_SECRET,
 TENCENT_SMS_SECRET_ID, TENCENT_SMS_SECRET_KEY, TENCENT_SMS_SDK_APP_ID, REGISTRY_APP_KEY,
-REGISTRY_APP_SECRET, the payment gateways' keys, EBILL_APP_ID, EBILL_APP_SECRET, and
-optionally SMS_TEMPLATE_IDS as JSON), the same variables the platform reads; the list is
-``sandbox.settings.REQUIRED_KEYS``.
+REGISTRY_APP_SECRET, the payment gateways' keys, EBILL_APP_ID, EBILL_APP_SECRET,
+COURIER_PARTNER_ID, COURIER_CHECKWORD, and optionally SMS_TEMPLATE_IDS as JSON), the
+same variables the platform reads; the list is ``sandbox.settings.REQUIRED_KEYS``.
 """
 
 from __future__ import annotations

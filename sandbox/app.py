@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response, jsonify, redirect, render_template, request
 
 from sandbox.alipay import alipay_blueprint
+from sandbox.courier import courier_blueprint
 from sandbox.datasharing import MODES, SERVICES, datasharing_blueprint
 from sandbox.ebills import ebills_blueprint
 from sandbox.registry import IDENTITY_CHECK_PATH
@@ -52,6 +53,7 @@ def create_sandbox_app(
     app.register_blueprint(wechatpay_blueprint(state.wechatpay))
     app.register_blueprint(alipay_blueprint(state.alipay))
     app.register_blueprint(ebills_blueprint(state.ebills))
+    app.register_blueprint(courier_blueprint(state.courier))
 
     def tencent_cloud_api() -> Response:
         # Tencent Cloud API 3.0 always answers 200 with the result or error in the body.
@@ -85,6 +87,8 @@ def create_sandbox_app(
             outage_modes=MODES,
             ebills=list(reversed(state.ebills.bills())),
             ebills_down=state.ebills.down,
+            parcels=list(reversed(state.courier.parcels())),
+            courier_down=state.courier.down,
             templates=sorted(state.sms.templates.values(), key=lambda t: t.template_id),
             appid=state.wechat.appid,
             sdk_app_id=state.sms.sdk_app_id,

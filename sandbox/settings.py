@@ -25,6 +25,8 @@ REQUIRED_KEYS = (
     "ALIPAY_SANDBOX_PRIVATE_KEY",
     "EBILL_APP_ID",
     "EBILL_APP_SECRET",
+    "COURIER_PARTNER_ID",
+    "COURIER_CHECKWORD",
 )
 # Everything the sandbox reads from the platform's settings (for app/devserver.py).
 SANDBOX_SETTING_KEYS = (*REQUIRED_KEYS, "SMS_TEMPLATE_IDS")
@@ -32,7 +34,8 @@ SANDBOX_SETTING_KEYS = (*REQUIRED_KEYS, "SMS_TEMPLATE_IDS")
 DEFAULT_SMS_TEMPLATE_IDS = {"login_code": "1000001", "case_returned": "1000002",
                             "case_accepted": "1000003", "case_registered": "1000004",
                             "case_rejected": "1000005", "fees_assessed": "1000006",
-                            "certificate_issued": "1000007"}
+                            "certificate_issued": "1000007",
+                            "certificate_shipped": "1000008", "certificate_at_window": "1000009"}
 
 
 class SandboxSettingsError(RuntimeError):

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 from sandbox.alipay import AlipaySandbox
+from sandbox.courier import CourierSandbox
 from sandbox.datasharing import DataSharingSandbox
 from sandbox.ebills import EBillSandbox
 from sandbox.registry import RegistrySandbox
@@ -56,13 +57,17 @@ class SandboxState:
         self.ebills = EBillSandbox(
             settings["EBILL_APP_ID"], settings["EBILL_APP_SECRET"], clock, self.lock
         )
+        # SF Express's open platform for COURIER_PARTNER_ID / COURIER_CHECKWORD.
+        self.courier = CourierSandbox(
+            settings["COURIER_PARTNER_ID"], settings["COURIER_CHECKWORD"], clock, self.lock
+        )
 
     def reset(self) -> None:
         """Forget messages, links, used login codes, access tokens, face verification
         sessions, registry nonces and checks, persons and data-sharing records added by
         tests, WeChat Pay orders, refunds and notifications (pending ones are not sent),
-        e-bills issued; every data-sharing service (the registry included) and the e-bill
-        platform are up again."""
+        e-bills issued, courier parcels; every data-sharing service (the registry
+        included), the e-bill platform and the courier are up again."""
         with self.lock:
             self.wechat.reset()
             self.sms.reset()
@@ -72,6 +77,7 @@ class SandboxState:
             self.wechatpay.reset()
             self.alipay.reset()
             self.ebills.reset()
+            self.courier.reset()
 
     def sms_messages(self, phone: str | None = None) -> list[dict[str, Any]]:
         """Delivered SMS: phone, template_id, template, params, sign_name, text, serial_no, at."""

@@ -85,6 +85,8 @@ def sandbox_settings(**overrides: Any) -> dict[str, Any]:
         **_alipay_settings(),
         "EBILL_APP_ID": "eb" + secrets.token_hex(8),
         "EBILL_APP_SECRET": secrets.token_hex(24),
+        "COURIER_PARTNER_ID": "BDC" + secrets.token_hex(4).upper(),
+        "COURIER_CHECKWORD": secrets.token_hex(16),
     }
     settings.update(overrides)
     return settings
@@ -122,8 +124,8 @@ def start_sandbox(
 def platform_settings_for(
     running: RunningSandbox, settings: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The platform settings that point its WeChat, SMS, registry, payment and e-bill
-    clients at ``running``."""
+    """The platform settings that point its WeChat, SMS, registry, payment, e-bill and
+    courier clients at ``running``."""
     settings = check_settings(running.settings if settings is None else settings)
     return {
         "WECHAT_APPID": settings["WECHAT_APPID"],
@@ -154,4 +156,7 @@ def platform_settings_for(
         "EBILL_BASE_URL": running.url + "/",
         "EBILL_APP_ID": settings["EBILL_APP_ID"],
         "EBILL_APP_SECRET": settings["EBILL_APP_SECRET"],
+        "COURIER_BASE_URL": running.url + "/",
+        "COURIER_PARTNER_ID": settings["COURIER_PARTNER_ID"],
+        "COURIER_CHECKWORD": settings["COURIER_CHECKWORD"],
     }

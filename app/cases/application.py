@@ -150,7 +150,7 @@ def save_section(account: Account, case_number: str, code: str, payload: Any,
         unit = get_or_create_unit(data["unit_number"], data["location"],
                                   Decimal(data["area_m2"]), data["use"])
         case.unit = unit
-    if code == "certificate_delivery" and data["form"] == "paper" and any(
+    if code == "certificate_delivery" and data["form"] in form.PAPER_FORMS and any(
             a.person.is_legal for a in case.applicants
             if a.role == HOLDER_ROLES.get(case.business_type_code)):
         raise ValidationFailed({"form": ["权利人为单位的，只发放电子证书"]})
@@ -323,6 +323,10 @@ def role_problems(case: Case) -> list[dict[str, str]]:
         elif JOINT_SHARE in shares or sum(Fraction(s) for s in shares if s) != 1:
             problems.append({"role": holder or "", "label": label,
                              "problem": f"{label}的份额之和应为 1"})
+    delivery = (case.form_data.get("certificate_delivery") or {}).get("form")
+    if delivery in form.PAPER_FORMS and any(a.person.is_legal for a in holders):
+        problems.append({"role": holder or "", "label": case.business_type.role_label(holder or ""),
+                         "problem": "权利人为单位的，只发放电子证书，请将证书领取方式改为电子证书"})
     disposer = DISPOSER_ROLES.get(case.business_type_code)
     if holder and disposer and holder != disposer:
         overlap = {a.person_id for a in holders} & {

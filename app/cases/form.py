@@ -86,9 +86,27 @@ def _debt_period(data: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+# The certificate_delivery choices that print a paper certificate (the 工本费 item).
+PAPER_FORMS = ("paper", "paper_window")
+
+
 def _paper_needs_address(data: dict[str, Any]) -> tuple[str, str] | None:
     if data.get("form") == "paper" and not (data.get("address") or "").strip():
         return "address", "选择纸质证书邮寄时请填写邮寄地址"
+    return None
+
+
+def _paper_phone_ok(data: dict[str, Any]) -> tuple[str, str] | None:
+    """The courier calls the recipient: a mainland mobile number when mailing."""
+    phone = (data.get("phone") or "").strip()
+    if data.get("form") != "paper":
+        return None
+    if not phone:
+        return "phone", "选择纸质证书邮寄时请填写收件人手机号"
+    try:
+        validators.mobile_phone(phone)
+    except validators.InvalidValue as exc:
+        return "phone", exc.message
     return None
 
 
@@ -154,9 +172,12 @@ SECTIONS: dict[str, SectionDef] = {s.code: s for s in [
     )),
     SectionDef("certificate_delivery", "证书领取方式", (
         FieldDef("form", "证书形式", "choice",
-                 choices=(("electronic", "电子证书（免费）"), ("paper", "纸质证书（邮寄）"))),
+                 choices=(("electronic", "电子证书（免费）"), ("paper", "纸质证书（邮寄）"),
+                          ("paper_window", "纸质证书（窗口领取）"))),
         FieldDef("address", "邮寄地址", "string", required=False, max_length=200),
-    ), rules=(_paper_needs_address,)),
+        FieldDef("phone", "收件人手机号", "string", required=False, max_length=20,
+                 help="快递员派送时联系；证书寄给权利人本人"),
+    ), rules=(_paper_needs_address, _paper_phone_ok)),
 ]}
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.cases.workflow import CaseRules, CaseStatus, StepOrder
-from app.db import Model, UTCDateTime
+from app.db import EncryptedJSON, Model, UTCDateTime
 from app.people.models import Person
 from app.timeutil import utcnow
 
@@ -94,8 +94,10 @@ class Case(Model):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How many times the case was submitted: the round of checks and reviews.
     submission_count: Mapped[int] = mapped_column(default=0)
-    # The combined application form, one JSON object per section (see app/cases/form.py).
-    form_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The combined application form, one JSON object per section (see app/cases/form.py):
+    # addresses, phones, prices and contract numbers, so encrypted at rest as a whole.
+    form_data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("cases.form_data"),
+                                                      default=dict)
     # Optimistic locking: two writers of the same case cannot both win.
     version: Mapped[int] = mapped_column(default=1)
 

@@ -141,8 +141,12 @@ def answer(request_id: int, staff_id: int, outcome: str, text: str,
 
 
 def revoke(certificate: Certificate, reason: str, actor: str,
-           replaced_by: Certificate | None = None) -> None:
-    """Revoke (the caller commits): shown revoked everywhere from the commit on."""
+           replaced_by: Certificate | None = None,
+           details: dict[str, Any] | None = None) -> None:
+    """Revoke (the caller commits): shown revoked everywhere from the commit on.
+
+    ``actor`` is ``staff:<id>`` or ``system:<name>``; ``details`` go into the audit record
+    (e.g. the 注销登记 case that ended the right)."""
     if certificate.status_enum == CertificateStatus.REVOKED:
         return
     certificate.status = CertificateStatus.REVOKED
@@ -157,7 +161,8 @@ def revoke(certificate: Certificate, reason: str, actor: str,
                  else Channel.SYSTEM, action="certificate.revoked", entity_type="certificate",
                  entity_id=certificate.number,
                  after={"reason": reason[:300],
-                        "replaced_by": replaced_by.number if replaced_by else None})
+                        "replaced_by": replaced_by.number if replaced_by else None,
+                        **(details or {})})
 
 
 def reissue(old: Certificate, reason: str, actor: str) -> Certificate:

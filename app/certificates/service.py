@@ -48,10 +48,11 @@ def format_number(province: str, year: int, city: str, kind: str, serial: int) -
 
 
 def due_cases(limit: int = 50) -> list[Case]:
-    """Cases that should have a certificate and have none (valid or being made)."""
-    has_one = select(Certificate.id).where(
-        Certificate.case_id == Case.id,
-        Certificate.status.in_([CertificateStatus.ISSUING, CertificateStatus.VALID]))
+    """Cases that should have a certificate and never had one. A case whose certificate
+    was revoked is not due again: a re-issue after a correction goes through
+    ``reissue``, and a proof revoked by a discharge (even one still being made) must
+    stay revoked."""
+    has_one = select(Certificate.id).where(Certificate.case_id == Case.id)
     candidates = db.session.scalars(select(Case).where(
         Case.status.in_([s.value for s in READY_STATUSES]), ~has_one.exists())
         .order_by(Case.id).limit(limit))
@@ -193,6 +194,7 @@ def finish(certificate: Certificate) -> Certificate:
     """Step 2: render, sign and store the files; the certificate becomes valid and the
     case certificate_issued; the owners are told (one transaction)."""
     from app.certificates import render, signing
+    from app.deliveries import service as deliveries
     from app.materials.service import storage
 
     config = current_app.config
@@ -218,6 +220,7 @@ def finish(certificate: Certificate) -> Certificate:
                  action="certificate.issued", entity_type="certificate",
                  entity_id=certificate.number, after={"case": case.case_number})
     _replace_older(certificate)
+    deliveries.prepare(case, certificate)  # a paper certificate: its delivery, same transaction
     if can_move(case.status_enum, CaseStatus.CERTIFICATE_ISSUED, case.business_type.rules):
         _notify_issued(case)
         transition(case, CaseStatus.CERTIFICATE_ISSUED, actor_type=ActorType.SYSTEM,

@@ -3,19 +3,25 @@
 An owner sees a certificate only when it exists (it is issued only after payment) and
 only with a fresh identity-verified claim for the image, the PDF and the full content;
 every look is recorded and shown to the owner ("who viewed my certificate").
+
+The public QR page reads the certificate through the in-process status cache
+(:mod:`app.certificates.status_cache`, invalidated when a certificate changes) and
+queues its access row for the batch writer (:mod:`app.certificates.access_log`); the
+owner's own views are committed with their request.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from sqlalchemy import select
 
 from app.accounts.models import Account
 from app.cases.models import Case
-from app.cases.workflow import CaseStatus
+from app.certificates import access_log, status_cache
 from app.certificates.content import KIND_TITLES
 from app.certificates.models import (
     Certificate,
@@ -29,7 +35,10 @@ from app.errors import NotFound
 from app.timeutil import format_local, utcnow
 from app.validators import mask_id_number, mask_name
 
-VISIBLE_CASE_STATUSES = (CaseStatus.CERTIFICATE_ISSUED, CaseStatus.ARCHIVED)
+if TYPE_CHECKING:
+    from app.certificates.signing import PayloadFacts
+
+VISIBLE_CASE_STATUSES = status_cache.VISIBLE_CASE_STATUSES
 ACCESSOR_LABELS = {"owner": "本人", "public": "扫码核验", "staff": "登记机构工作人员"}
 
 
@@ -140,35 +149,53 @@ def signed_pdf(certificate: Certificate, account: Account, channel: str) -> byte
 
 
 def accesses(certificate: Certificate) -> list[dict[str, Any]]:
-    """Who looked at the certificate, newest first (the owner's "who viewed" page)."""
+    """Who looked at the certificate, newest first (the owner's "who viewed" page).
+
+    Writes this process's queued looks first (the QR page's and the institutions' verify
+    calls; should that fail, they stay queued for the writer and the list is answered
+    without them): newest first is by the time of the look, not of the writing."""
+    access_log.flush(quiet=True)
     rows = db.session.scalars(select(CertificateAccess).where(
         CertificateAccess.certificate_id == certificate.id)
-        .order_by(CertificateAccess.id.desc()).limit(200))
+        .order_by(CertificateAccess.at.desc(), CertificateAccess.id.desc()).limit(200))
     return [{"at": r.at, "who": r.accessor_label, "accessor_type": r.accessor_type,
              "action": r.action, "outcome": r.outcome, "basis": r.basis} for r in rows]
 
 
-def public_facts(payload: str) -> dict[str, Any]:
-    """What the QR page shows: valid or revoked, the masked owner, the issue date —
-    nothing more. The payload's signature is checked first (a forged QR is refused)."""
+@lru_cache(maxsize=4096)
+def _read_payload(payload: str, payload_key_pem: str) -> PayloadFacts:
+    """A genuine payload's facts, remembered by its exact text (the same text always
+    verifies the same way); a forged one raises every time and is not remembered."""
     from app.certificates import signing
 
-    facts = signing.read_payload(payload, signing.payload_public_key_pem(
-        current_app.config["CERT_PAYLOAD_KEY"]))
-    certificate = db.session.scalar(select(Certificate).where(
-        Certificate.number == facts.number))
-    if certificate is None or not _visible(certificate) or not (
-            certificate.content_hash.startswith(facts.content_hash)):
+    return signing.read_payload(payload, payload_key_pem)
+
+
+def public_certificate(payload: str) -> status_cache.CertificateFacts:
+    """The certificate a QR payload names, for the public page: its signature is checked
+    first (a forged QR is refused, :class:`PayloadInvalid`), then the certificate is read
+    through the status cache (:class:`NotFound` unless issued and shown) and the look is
+    queued for the access log (written within about a second; the owner's list writes it
+    first)."""
+    facts = _read_payload(payload.strip(), current_app.config["CERT_PAYLOAD_KEY"])
+    found = status_cache.facts(facts.number)
+    if found is None or not found.content_hash.startswith(facts.content_hash):
         raise NotFound("未找到该证书")
-    content = content_of(certificate)
-    record_access(certificate, accessor_type="public", accessor_id=None,
-                  label=ACCESSOR_LABELS["public"], action="verify", channel="web")
-    db.session.commit()
-    replaced_by = (db.session.get(Certificate, certificate.replaced_by_id)
-                   if certificate.replaced_by_id else None)
-    return {"number": certificate.number, "kind_label": KIND_TITLES[certificate.kind],
-            "status": certificate.status, "status_label": certificate.status_enum.label,
-            "valid": certificate.status_enum == CertificateStatus.VALID,
-            "holders": [mask_name(h.name) or "" for h in content.holders],
-            "issue_date": certificate.issue_date, "revoked_at": certificate.revoked_at,
-            "replaced_by": replaced_by.number if replaced_by else None}
+    access_log.record(access_log.access_row(
+        found.id, accessor_type="public", accessor_id=None, label=ACCESSOR_LABELS["public"],
+        action="verify", channel="web"))
+    return found
+
+
+def public_view(found: status_cache.CertificateFacts) -> dict[str, Any]:
+    """What the QR page shows: valid or revoked, the masked owner, the issue date —
+    nothing more."""
+    return {"number": found.number, "kind_label": found.kind_label, "status": found.status,
+            "status_label": found.status_enum.label, "valid": found.valid,
+            "holders": list(found.holders), "issue_date": found.issue_date,
+            "revoked_at": found.revoked_at, "replaced_by": found.replaced_by}
+
+
+def public_facts(payload: str) -> dict[str, Any]:
+    """:func:`public_certificate` (checked, looked up, recorded) as :func:`public_view`."""
+    return public_view(public_certificate(payload))

@@ -21,7 +21,6 @@ The payer's name is personal data: logs show ``张*``.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
@@ -37,6 +36,7 @@ import requests
 from app.integrations.registry import (
     RegistryError,
     RegistryUnavailable,
+    is_loopback_url,
     read_envelope,
     signed_headers,
 )
@@ -199,15 +199,6 @@ def _issued(result: Any) -> IssuedBill:
                       issued_at, verify_url)
 
 
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
 
 def make_ebill_issuer(config: Mapping[str, Any]) -> EBillIssuer:
     """The client for ``EBILL_BASE_URL``, ``EBILL_APP_ID`` and ``EBILL_APP_SECRET`` (and
@@ -219,7 +210,7 @@ def make_ebill_issuer(config: Mapping[str, Any]) -> EBillIssuer:
     scheme = urlsplit(base_url).scheme
     if scheme not in ("http", "https"):
         raise SettingsError("EBILL_BASE_URL must be an http:// or https:// URL")
-    if config.get("APP_ENV") == "production" and scheme == "http" and not _is_loopback(base_url):
+    if config.get("APP_ENV") == "production" and scheme == "http" and not is_loopback_url(base_url):
         raise SettingsError("EBILL_BASE_URL must use https in production")
     if not config.get("EBILL_APP_ID") or not config.get("EBILL_APP_SECRET"):
         raise SettingsError("EBILL_APP_ID and EBILL_APP_SECRET are required")

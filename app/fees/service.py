@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.cases.form import PAPER_FORMS
 from app.cases.models import Case
 from app.db import db
 from app.fees.models import CaseFee
@@ -100,7 +101,7 @@ def compute(case: Case, deed_tax_fen: int | None = None) -> list[Line]:
             line = Line(code, item["name"], item["department"], int(item["amount_fen"]),
                         "按件收取")
         elif rule == "paper_certificate":
-            if (form.get("certificate_delivery") or {}).get("form") != "paper":
+            if (form.get("certificate_delivery") or {}).get("form") not in PAPER_FORMS:
                 continue  # the e-certificate is free
             line = Line(code, item["name"], item["department"], int(item["amount_fen"]),
                         "纸质证书 1 本")

@@ -5,7 +5,10 @@ certificate's holders (granted, for a purpose and a number of days, in the
 mini-program, and revocable there at any time) or, with the ``certificates:legal``
 scope, on a stated legal basis (a court's case number …). Every look, allowed or refused,
 becomes a :class:`CertificateAccess` row the owner sees ("who viewed my certificate")
-and an audit record, committed before any refusal is raised.
+and an audit record. A lookup's (the content, or a refusal) are committed before the
+answer leaves; a verify call's (status only, no personal data) are queued for the batch
+writer of :mod:`app.certificates.access_log`, which writes them within about a second
+(docs/institutions.md, "What the owner sees").
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy import select
 from app import audit
 from app.accounts.models import Account
 from app.audit import ActorType, Channel
-from app.certificates import viewing
+from app.certificates import access_log, status_cache, viewing
 from app.certificates.content import KIND_TITLES
 from app.certificates.models import (
     Certificate,
@@ -47,10 +50,11 @@ LEGAL_PREFIX = "依法查询："
 CHANNEL = "api"  # CertificateAccess.channel of institution requests
 
 
-class CertificateConsentRequired(Forbidden):
-    """No active consent of a holder for this institution, and no legal basis."""
+class AuthorisationRequired(Forbidden):
+    """No active consent of a holder for this institution, and no legal basis. (Not
+    ``CONSENT_REQUIRED``: that is the 409 of the face-verification consent, app/errors.py.)"""
 
-    code = "CONSENT_REQUIRED"
+    code = "AUTHORISATION_REQUIRED"
     message = "查看证书内容需要权利人在小程序中授权本机构，或提供法定查询依据"
 
 
@@ -322,7 +326,7 @@ def _decide(certificate: Certificate, institution: Institution, key: Institution
                 required=["certificates:read"]), reason="scope_missing")
         consent = _active_consent(certificate, institution)
         if consent is None:
-            return _Decision(False, None, "consent", error=CertificateConsentRequired(),
+            return _Decision(False, None, "consent", error=AuthorisationRequired(),
                              reason="no_consent")
     return _Decision(True, f"授权#{consent.id}：{consent.purpose}", "consent", consent)
 
@@ -351,7 +355,7 @@ def lookup(institution: Institution, key: InstitutionKey, number: str,
            legal_basis: str | None = None) -> dict[str, Any]:
     """The certificate's content for an authorised institution (ID numbers masked);
     a revoked one answers its status and the number replacing it, without content.
-    Recorded and audited whatever the outcome; 403 ``CONSENT_REQUIRED`` (or
+    Recorded and audited whatever the outcome; 403 ``AUTHORISATION_REQUIRED`` (or
     ``SCOPE_MISSING``) without consent or legal basis, 404 for an unknown number."""
     legal_basis = (legal_basis or "").strip() or None
     if legal_basis is not None and not MIN_LEGAL_BASIS <= len(legal_basis) <= MAX_LEGAL_BASIS:
@@ -397,18 +401,27 @@ def lookup(institution: Institution, key: InstitutionKey, number: str,
 def verify_status(institution: Institution, key: InstitutionKey, number: str,
                   content_hash: str | None = None) -> dict[str, Any]:
     """valid / revoked / unknown, the issue date, and whether ``content_hash`` is the
-    certificate's: no personal data. Recorded (action ``verify``) and audited."""
-    certificate = _issued(number)
-    if certificate is None:
+    certificate's: no personal data. Read through the status cache (a revocation shows
+    at once in this process, within its TTL in others); recorded (action ``verify``) and
+    audited through the access log's batch writer, in one transaction per batch."""
+    found = status_cache.facts(number)
+    if found is None:
         status, issue_date, matches = "unknown", None, None if content_hash is None else False
     else:
-        status, issue_date = certificate.status, certificate.issue_date
+        status, issue_date = found.status, found.issue_date
         matches = None if content_hash is None else hmac.compare_digest(
-            certificate.content_hash.lower(), content_hash.strip().lower())
-    _record(certificate, number, institution, key, "verify",
-            "allowed" if certificate is not None else "not_found", None,
-            {"status": status, "hash_checked": content_hash is not None,
-             "hash_matches": matches})
+            found.content_hash.lower(), content_hash.strip().lower())
+    key_id = key.key_id
+    access = None if found is None else access_log.access_row(
+        found.id, accessor_type="institution", accessor_id=key_id, label=institution.name,
+        action="verify", channel=CHANNEL)
+    access_log.record(access, access_log.audit_row(
+        actor_type=ActorType.INSTITUTION, actor_id=key_id, channel=Channel.API,
+        action="institution.certificate_verify", entity_type="certificate",
+        entity_id=number[:64],
+        after={"outcome": "allowed" if found is not None else "not_found",
+               "institution_id": institution.id, "status": status,
+               "hash_checked": content_hash is not None, "hash_matches": matches}))
     return {"number": number, "status": status,
             "status_label": {"valid": "有效", "revoked": "已作废"}.get(status, "未查到该证书"),
             "issue_date": issue_date, "content_hash_matches": matches}

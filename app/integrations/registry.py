@@ -237,7 +237,8 @@ def _record(result: Any, request_id: str | None, status_code: int) -> RegistryRe
     )
 
 
-def _is_loopback(url: str) -> bool:
+def is_loopback_url(url: str) -> bool:
+    """localhost or a loopback address: plain http is allowed there even in production."""
     host = urlsplit(url).hostname or ""
     if host == "localhost":
         return True
@@ -257,7 +258,7 @@ def data_sharing_connection(config: Mapping[str, Any]) -> tuple[str, str, str]:
     scheme = urlsplit(base_url).scheme
     if scheme not in ("http", "https"):
         raise SettingsError("REGISTRY_BASE_URL must be an http:// or https:// URL")
-    if config.get("APP_ENV") == "production" and scheme == "http" and not _is_loopback(base_url):
+    if config.get("APP_ENV") == "production" and scheme == "http" and not is_loopback_url(base_url):
         raise SettingsError(
             "REGISTRY_BASE_URL must use https in production: the requests carry names, ID"
             " numbers, photos and other personal data"

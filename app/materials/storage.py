@@ -13,7 +13,6 @@ Files are personal data (ID card photos…): ``make_storage`` wraps the backend 
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import tempfile
@@ -31,6 +30,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.crypto import CryptoNotConfigured, _decode_key
 from app.errors import ServiceUnavailable
+from app.integrations.registry import is_loopback_url
 from app.settings import SettingsError
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -237,15 +237,6 @@ def _require(config: Mapping[str, Any], keys: tuple[str, ...]) -> None:
         raise StorageNotConfigured("STORAGE_BACKEND=s3 needs " + ", ".join(missing))
 
 
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
 
 def _s3_endpoint(config: Mapping[str, Any]) -> str | None:
     """``STORAGE_S3_ENDPOINT_URL`` checked; ``None`` (empty) is AWS's own endpoint."""
@@ -257,7 +248,7 @@ def _s3_endpoint(config: Mapping[str, Any]) -> str | None:
         raise StorageNotConfigured(
             "STORAGE_S3_ENDPOINT_URL must be an http:// or https:// URL with a host")
     if (config.get("APP_ENV") == "production" and parts.scheme == "http"
-            and not _is_loopback(endpoint)):
+            and not is_loopback_url(endpoint)):
         raise StorageNotConfigured(
             "STORAGE_S3_ENDPOINT_URL must use https in production: the requests carry the"
             " materials and sign with the storage credentials")

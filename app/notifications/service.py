@@ -49,6 +49,14 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "certificate_issued": {"sms": ["case_number"], "page": "pages/case-detail/index",
                            "wechat": {"character_string1": "case_number",
                                       "phrase2": "status_label", "thing3": "hint"}},
+    "certificate_shipped": {"sms": ["case_number", "tracking_number"],
+                            "page": "pages/delivery/index",
+                            "wechat": {"character_string1": "case_number",
+                                       "character_string2": "tracking_number",
+                                       "thing3": "hint"}},
+    "certificate_at_window": {"sms": ["case_number"], "page": "pages/delivery/index",
+                              "wechat": {"character_string1": "case_number",
+                                         "phrase2": "status_label", "thing3": "hint"}},
 }
 RETRY_DELAYS = [timedelta(seconds=s) for s in (30, 60, 120, 300, 600, 1800)]
 

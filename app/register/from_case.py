@@ -1,15 +1,16 @@
 """登簿 from an approved case: the register entry its business type writes.
 
 Transfers write the buyers and their shares as a new register version; a first mortgage
-writes an encumbrance, a discharge removes it; a change or correction writes its own
-kind of version. The current owners are checked again at 登簿 (the register may have
-changed since the automatic check)."""
+writes an encumbrance, a discharge removes it (and revokes the mortgage's 不动产登记证明 in
+the same transaction); a change or correction writes its own kind of version. The
+current owners are checked again at 登簿 (the register may have changed since the
+automatic check)."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cases import application
 from app.cases.models import Case
@@ -19,8 +20,13 @@ from app.review import service as review
 from app.review.models import Department, TaskStatus
 from app.staff.service import StaffIdentity
 
+if TYPE_CHECKING:
+    from app.register.models import Encumbrance
+
 RIGHT_TYPE = "国有建设用地使用权/房屋所有权"
 RIGHT_NATURE = {"resale_transfer": "存量商品房", "new_home_transfer": "市场化商品房"}
+# A discharge's 登簿 also revokes the mortgage's 不动产登记证明 (WeChat shows 20 characters).
+DISCHARGE_HINT = "抵押权已注销，登记证明已作废"
 
 
 def all_approved(case: Case) -> bool:
@@ -55,14 +61,42 @@ def _still_owned_by_disposers(case: Case) -> None:
                                 status=case.status)
 
 
-def _notify_registered(case: Case) -> None:
+def _notify_registered(case: Case, hint: str | None = None) -> None:
     from app.notifications import service as notifications
 
     notifications.enqueue(
         review.case_accounts(case), "case_registered",
         {"case_number": case.case_number, "status_label": "已登簿",
-         "hint": "登记结果可在小程序查看"},
+         "hint": hint or "登记结果可在小程序查看"},
         f"case_registered:{case.case_number}")
+
+
+def _mortgage_to_discharge(case: Case, current: list[Encumbrance]) -> Encumbrance:
+    """The mortgage the 注销 names by its proof number, else the mortgagee's oldest."""
+    from app.certificates.lifecycle import proof_numbers
+
+    named = str((case.form_data.get("discharge") or {}).get("proof_number") or "").strip()
+    if named:
+        for encumbrance in current:
+            if named in proof_numbers(encumbrance):
+                return encumbrance
+    return current[0]
+
+
+def _discharge(case: Case, current: list[Encumbrance], staff: StaffIdentity) -> None:
+    """注销登簿: the mortgage ends and its 不动产登记证明 is revoked, in one transaction
+    (the revocation is added first; the discharge's status change commits both)."""
+    from app.certificates.lifecycle import revoke_for_discharge
+    from app.db import db
+    from app.register import service as register
+
+    mortgage = _mortgage_to_discharge(case, current)
+    revoke_for_discharge(mortgage, case, staff)
+    try:
+        register.discharge_encumbrance(case, mortgage.id, staff_id=staff.id)
+    except Exception:
+        db.session.rollback()  # nothing of this 登簿 stays: no revocation without discharge
+        raise
 
 
 def register_case(case_number: str, staff: StaffIdentity) -> str:
@@ -79,8 +113,9 @@ def register_case(case_number: str, staff: StaffIdentity) -> str:
         raise CaseStateConflict("办件当前状态不能登簿（先缴费后登簿的业务须先缴费）",
                                 status=case.status)
     _still_owned_by_disposers(case)
-    _notify_registered(case)  # in the same transaction as the register entry
     code = case.business_type_code
+    # In the same transaction as the register entry.
+    _notify_registered(case, DISCHARGE_HINT if code == "mortgage_discharge" else None)
     unit_form = case.form_data.get("unit") or {}
     if code == "mortgage_first":
         mortgage = case.form_data.get("mortgage") or {}
@@ -98,7 +133,7 @@ def register_case(case_number: str, staff: StaffIdentity) -> str:
                    and e.holder_id in holder_ids] if case.unit else []
         if not current:
             raise ValidationFailed({"unit": ["该单元上没有该抵押权人的抵押权"]})
-        register.discharge_encumbrance(case, current[0].id, staff_id=staff.id)
+        _discharge(case, current, staff)
         return "抵押权已注销"
     if code in ("change", "correction"):
         entry = register.current_entry(case.unit.id) if case.unit else None

@@ -33,6 +33,7 @@ from app.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from app.paging import PageNumbers
 from app.staff import totp
 from app.staff.models import StaffRole, StaffRoleGrant, StaffUser
 from app.timeutil import as_utc, utcnow
@@ -812,7 +813,7 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
-class AuditPage:
+class AuditPage(PageNumbers):
     entries: list[AuditEntry]
     page: int
     per_page: int
@@ -821,18 +822,6 @@ class AuditPage:
     entity_id: str
     action: str
     entity_types: list[str]
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def _clean_filter(value: str | None, name: str) -> str:

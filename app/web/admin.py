@@ -503,6 +503,7 @@ def identity_unlock() -> ResponseReturnValue:
 
 from app.web import (  # noqa: E402,F401  (routes on this blueprint)
     certificate_pages,
+    delivery_pages,
     finance_pages,
     review_pages,
 )

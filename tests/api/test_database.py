@@ -115,3 +115,28 @@ def test_a_rolled_back_counter_value_is_given_again(app):
     assert next_value("rolled") == 1
     db.session.rollback()
     assert next_value("rolled") == 1
+
+
+def test_the_application_form_is_encrypted_at_rest_and_survives_the_migration(client):
+    tokens = wechat_login(client)
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    number = client.post("/api/cases", json={"business_type": "resale_transfer"},
+                         headers=auth).get_json()["case_number"]
+    delivery = {"form": "paper", "address": "广东省珠海市香洲区海滨南路 8 号",
+                "phone": "13800000001"}
+    saved = client.put(f"/api/cases/{number}/form/certificate_delivery", json=delivery,
+                       headers=auth)
+    assert saved.status_code == 200, saved.get_json()
+
+    def stored() -> str:
+        with db.engine.connect() as conn:
+            return str(conn.execute(text("SELECT form_data FROM cases")).scalar_one())
+
+    assert "海滨南路" not in stored() and "13800000001" not in stored()
+    db.session.remove()
+    downgrade(revision="0015")  # back to the plain JSON column: decrypted in place
+    assert "13800000001" in stored()
+    upgrade()  # and encrypted again
+    assert "海滨南路" not in stored()
+    case = db.session.query(Case).filter_by(case_number=number).one()
+    assert case.form_data["certificate_delivery"] == delivery

@@ -118,12 +118,15 @@ RESALE_FORM = {
 }
 
 
-def fill_resale(buyer: Citizen, seller: Citizen) -> str:
-    """A complete resale transfer, confirmed by buyer and seller, not yet submitted."""
+def fill_resale(buyer: Citizen, seller: Citizen,
+                delivery: dict[str, Any] | None = None) -> str:
+    """A complete resale transfer, confirmed by buyer and seller, not yet submitted;
+    ``delivery`` replaces the electronic certificate_delivery choice."""
     created = buyer.post("/api/cases", {"business_type": "resale_transfer"})
     assert created.status_code == 201, created.get_json()
     number = created.get_json()["case_number"]
-    for section, data in RESALE_FORM.items():
+    form = {**RESALE_FORM, **({"certificate_delivery": delivery} if delivery else {})}
+    for section, data in form.items():
         saved = buyer.put(f"/api/cases/{number}/form/{section}", data)
         assert saved.status_code == 200, saved.get_json()
     for body in ({"role": "buyer", "kind": "natural", "name": "张三",

@@ -46,10 +46,13 @@ def _manual_delivery(sandbox: Any) -> Any:
 
 
 def _assessed(buyer: Citizen, seller: Citizen, reviewers: dict[str, Reviewer],
-              deed_tax: str = "") -> str:
+              deed_tax: str = "", delivery: dict[str, Any] | None = None) -> str:
+    """A resale case with every department's approval; ``delivery`` is the citizen's
+    certificate_delivery choice (electronic by default)."""
     legacy_owner("440402003001GB00012F00010203", seller.person_id)
-    number = fill_resale(buyer, seller)
-    assert buyer.post(f"/api/cases/{number}/submit", claim=True).get_json()["status"] == "accepted"
+    number = fill_resale(buyer, seller, delivery)
+    submitted = buyer.post(f"/api/cases/{number}/submit", claim=True).get_json()
+    assert submitted.get("status") == "accepted", submitted
     reviewers["tax"].act(number, "claim")
     reviewers["tax"].act(number, "approve", {"deed_tax": deed_tax})
     reviewers["housing"].approve(number)
@@ -130,8 +133,9 @@ def test_alipay_from_mobile_web_and_a_lost_notification_settled_by_query(
 
 
 def _paid_by_wechat(client: Any, buyer: Citizen, seller: Citizen,
-                    reviewers: dict[str, Reviewer], sandbox: Any) -> tuple[str, dict[str, Any]]:
-    number = _assessed(buyer, seller, reviewers)
+                    reviewers: dict[str, Reviewer], sandbox: Any,
+                    delivery: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    number = _assessed(buyer, seller, reviewers, delivery=delivery)
     order = buyer.post(f"/api/cases/{number}/payments", {"gateway": "wechat"},
                        claim=True).get_json()
     sandbox.state.wechatpay.pay(order["out_trade_no"])

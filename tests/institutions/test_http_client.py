@@ -80,4 +80,4 @@ def test_requests_signed_as_documented_are_accepted(server: Served, bank: Bank, 
 
     response = requests.get(server.url + quote(path), timeout=5,
                             headers=signed_headers(bank.key_id, bank.secret, "GET", path))
-    assert response.status_code == 403 and response.json()["code"] == "CONSENT_REQUIRED"
+    assert response.status_code == 403 and response.json()["code"] == "AUTHORISATION_REQUIRED"

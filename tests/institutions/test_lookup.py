@@ -36,7 +36,7 @@ def grant(citizen: Citizen, number: str, bank_name: str, days: int = 30,
 def test_an_institution_without_consent_gets_403_and_the_attempt_is_audited(
         bank: Bank, certificate: Certificate) -> None:
     """The issue's test: refused, and the refusal is both shown to the owner and audited."""
-    body = assert_refused(bank.lookup(certificate.number), 403, "CONSENT_REQUIRED")
+    body = assert_refused(bank.lookup(certificate.number), 403, "AUTHORISATION_REQUIRED")
     assert body["message"]
     [access] = accesses(certificate.id)
     assert (access.accessor_type, access.accessor_label, access.action, access.outcome) == (
@@ -89,7 +89,7 @@ def test_a_consent_is_for_one_institution(owner: Citizen, bank: Bank, verifier: 
 
     other = make_bank(client, "中国建设银行珠海分行", ["certificates:read"])
     grant(owner, certificate.number, bank.name)
-    assert_refused(other.lookup(certificate.number), 403, "CONSENT_REQUIRED")
+    assert_refused(other.lookup(certificate.number), 403, "AUTHORISATION_REQUIRED")
 
 
 def test_a_revoked_consent_stops_the_bank_at_once(owner: Citizen, co_owner: Citizen,
@@ -101,7 +101,7 @@ def test_a_revoked_consent_stops_the_bank_at_once(owner: Citizen, co_owner: Citi
         f"/api/certificates/{certificate.number}/consents/{consent['id']}",
         headers=co_owner.headers)
     assert response.status_code == 204
-    assert_refused(bank.lookup(certificate.number), 403, "CONSENT_REQUIRED")
+    assert_refused(bank.lookup(certificate.number), 403, "AUTHORISATION_REQUIRED")
     listed = owner.get(f"/api/certificates/{certificate.number}/consents").get_json()
     assert [(c["id"], c["status"]) for c in listed] == [(consent["id"], "revoked")]
     [revoked] = audits("certificate.consent_revoked")
@@ -116,7 +116,7 @@ def test_an_expired_consent_is_refused(owner: Citizen, bank: Bank,
     assert row is not None
     row.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert_refused(bank.lookup(certificate.number), 403, "CONSENT_REQUIRED")
+    assert_refused(bank.lookup(certificate.number), 403, "AUTHORISATION_REQUIRED")
     listed = owner.get(f"/api/certificates/{certificate.number}/consents").get_json()
     assert listed[0]["status"] == "expired"
 
@@ -171,7 +171,7 @@ def test_unknown_and_revoked_certificates(owner: Citizen, bank: Bank,
     assert data["content"] is None and data["content_hash"] is None
     assert "张三" not in response.get_data(as_text=True)
     # the consent was for the old certificate only
-    assert_refused(bank.lookup(replacement.number), 403, "CONSENT_REQUIRED")
+    assert_refused(bank.lookup(replacement.number), 403, "AUTHORISATION_REQUIRED")
 
 
 def test_a_certificate_not_yet_issued_is_unknown(owner: Citizen, bank: Bank) -> None:

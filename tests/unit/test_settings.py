@@ -48,7 +48,8 @@ def test_production_keeps_the_real_vendor_hosts(tmp_path):
                                  "ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY",
                                  "ALIPAY_SELLER_ID", "CERT_CA_CERT", "CERT_SIGNING_CERT",
                                  "CERT_SIGNING_KEY", "CERT_PAYLOAD_KEY", "EBILL_APP_ID",
-                                 "EBILL_APP_SECRET")}
+                                 "EBILL_APP_SECRET", "COURIER_PARTNER_ID",
+                                 "COURIER_CHECKWORD")}
     settings = load_settings({**env, "INSTANCE_DIR": str(tmp_path), "APP_ENV": "production"})
     assert settings["WECHAT_API_BASE"] == "https://api.weixin.qq.com/"
     assert settings["TENCENT_SMS_ENDPOINT"] == "sms.tencentcloudapi.com"
@@ -56,6 +57,7 @@ def test_production_keeps_the_real_vendor_hosts(tmp_path):
     assert settings["ALIPAY_SERVER_URL"] == "https://openapi.alipay.com/gateway.do"
     assert settings["ALIPAY_APP_PUBLIC_KEY"] == ""  # development only: never generated here
     assert settings["EBILL_BASE_URL"] == ""  # the provincial platform's URL must be set
+    assert settings["COURIER_BASE_URL"] == "https://sfapi.sf-express.com/"
 
 
 def test_a_malformed_number_is_a_clear_error(tmp_path):

@@ -12,6 +12,7 @@ const { decodeQueryValue } = require('../../utils/kyc');
 const { openPdf } = require('../../utils/files');
 const { presentIncomplete } = require('../../utils/case-incomplete');
 const { CASE_PAGES, caseUrl, runClaimAction, takePendingClaimAction } = require('../../utils/case-actions');
+const { deliveryUrl } = require('../../utils/deliveries');
 
 const CHECK_TONES = { passed: 'success', failed: 'danger', waiting: 'warning', pending: 'muted' };
 const CERTIFICATE_STATUSES = ['certificate_issued', 'archived'];
@@ -160,6 +161,12 @@ Page({
 
   onOpenCertificates() {
     wx.navigateTo({ url: CERTIFICATES_PAGE });
+  },
+
+  // Paper certificate by mail or at the window; the detail does not say whether
+  // the form chose paper, so the delivery page answers (an empty list: electronic only).
+  onOpenDelivery() {
+    wx.navigateTo({ url: deliveryUrl(this.data.caseNumber) });
   },
 
   onOpenMaterials() {

@@ -1,0 +1,1 @@
+"""Paper certificates: gathering, the courier, the window."""
