@@ -56,6 +56,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     api_package.init_app(app)
     init_web(app)
+    from app.web.h5 import init_h5
+
+    init_h5(app)  # mobile web pages and short links (/m/, /s/)
 
     from app.cli import register_cli
 

@@ -37,6 +37,7 @@ def run_once() -> dict[str, int]:
     from app.ebills.service import issue_due as issue_ebills
     from app.fees.checkout import query_open_orders, query_processing_refunds
     from app.fees.reconciliation import reconcile_due
+    from app.notifications.reminders import remind_due
     from app.notifications.service import drain
 
     cases = run_due_checks()
@@ -46,12 +47,14 @@ def run_once() -> dict[str, int]:
     ebills = issue_ebills()
     deliveries = move_deliveries()
     bills = reconcile_due()
+    reminded = remind_due()  # appointments of tomorrow, from 09:00
     sent = drain()
     accesses = access_log.flush(quiet=True)  # what the QR page and verify calls queued
     return {"cases_checked": cases, "orders_queried": orders, "refunds_queried": refunds,
             "certificates_issued": certificates, "ebills_issued": ebills,
             "deliveries_moved": deliveries,
-            "bills_reconciled": bills, **sent, "accesses_logged": accesses}
+            "bills_reconciled": bills, "appointments_reminded": reminded, **sent,
+            "accesses_logged": accesses}
 
 
 def _loop(app: Flask, interval: float, stop: threading.Event) -> None:

@@ -26,6 +26,7 @@ from app.identity.models import (
     RealnameCheck,
 )
 from app.institutions.models import Institution, InstitutionKey, InstitutionNonce
+from app.links.models import ShortLink
 from app.materials.models import CaseMaterial
 from app.notifications.models import OutboxMessage
 from app.people.models import Person
@@ -47,6 +48,7 @@ __all__ = [
     "ReviewTask",
     "ReviewNote",
     "OutboxMessage",
+    "ShortLink",
     "CaseDocument",
     "CaseCheck",
     "EBill",

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from app.notifications.templates import sms_template_ids, wechat_template_ids
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS: dict[str, Any] = {
@@ -37,6 +39,14 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_WECHAT_LOGIN_PER_IP": "30 per minute",
     "RATELIMIT_STAFF_LOGIN_PER_IP": "10 per minute;100 per hour",
     "RATELIMIT_STORAGE_URI": "memory://",
+    # Signed short links (/s/<code>) and the mobile web pages (docs/mobile-web.md).
+    "SHORT_LINK_TTL_DAYS": 7,
+    "H5_SESSION_HOURS": 8,  # a mobile-web login, at most
+    "H5_VERIFIED_MINUTES": 10,  # a link opens without a new code within this of the last
+    "RATELIMIT_SHORT_LINK_OPEN_PER_IP": "30 per minute;300 per hour",
+    "RATELIMIT_H5_CODE_PER_IP": "5 per minute;30 per hour",
+    "RATELIMIT_H5_CODE_PER_LINK": "5 per hour;10 per day",
+    "RATELIMIT_H5_VERIFY_PER_IP": "20 per minute;100 per hour",
     # Staff.
     "STAFF_MAX_FAILED_LOGINS": 5,
     "STAFF_LOCK_MINUTES": 15,
@@ -59,20 +69,15 @@ DEFAULTS: dict[str, Any] = {
     "TENCENT_SMS_REGION": "ap-guangzhou",
     "TENCENT_SMS_ENDPOINT": "sms.tencentcloudapi.com",
     "TENCENT_SMS_SCHEME": "https",
-    "SMS_TEMPLATE_IDS": {"login_code": "1000001", "case_returned": "1000002",
-                         "case_accepted": "1000003", "case_registered": "1000004",
-                         "case_rejected": "1000005", "fees_assessed": "1000006",
-                         "certificate_issued": "1000007",
-                         "certificate_shipped": "1000008", "certificate_at_window": "1000009"},
+    # Template ids by logical name, from app/notifications/templates.yaml (a JSON
+    # environment value replaces the whole mapping).
+    "SMS_TEMPLATE_IDS": sms_template_ids("tencent"),
     # WeChat subscribe-message template ids, by the same logical names.
-    "WECHAT_TEMPLATE_IDS": {"case_returned": "bdc-case-returned",
-                            "case_accepted": "bdc-case-accepted",
-                            "case_registered": "bdc-case-registered",
-                            "case_rejected": "bdc-case-rejected",
-                            "fees_assessed": "bdc-fees-assessed",
-                            "certificate_issued": "bdc-certificate-issued",
-                            "certificate_shipped": "bdc-certificate-shipped",
-                            "certificate_at_window": "bdc-certificate-at-window"},
+    "WECHAT_TEMPLATE_IDS": wechat_template_ids(),
+    # Notifications (docs/notifications.md): at most this many SMS a phone per day (Asia/
+    # Shanghai; 0: no cap), none in quiet hours ("off": none); verification codes exempt.
+    "SMS_DAILY_CAP_PER_PHONE": 10,
+    "SMS_QUIET_HOURS": "22:00-08:00",
     # Development server (make run).
     "APP_HOST": "127.0.0.1",
     "APP_PORT": 8000,
@@ -344,4 +349,6 @@ def sandbox_endpoints(settings: Mapping[str, Any]) -> dict[str, Any]:
         "EBILL_BASE_URL": f"http://{host}:{port}/",
         "COURIER_BASE_URL": f"http://{host}:{port}/",
         "PAYMENT_NOTIFY_BASE_URL": f"http://{settings['APP_HOST']}:{settings['APP_PORT']}",
+        # The sandbox's phones never sleep: no quiet hours unless set explicitly.
+        "SMS_QUIET_HOURS": "",
     }

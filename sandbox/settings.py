@@ -7,6 +7,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from sandbox.tencent_sms import platform_templates
+
 # Credentials the platform generates in development (var/dev-secrets.json) and exports
 # to both processes; the sandbox accepts exactly these.
 REQUIRED_KEYS = (
@@ -30,12 +32,10 @@ REQUIRED_KEYS = (
 )
 # Everything the sandbox reads from the platform's settings (for app/devserver.py).
 SANDBOX_SETTING_KEYS = (*REQUIRED_KEYS, "SMS_TEMPLATE_IDS")
-# Same default as the platform's settings: logical template name → Tencent template id.
-DEFAULT_SMS_TEMPLATE_IDS = {"login_code": "1000001", "case_returned": "1000002",
-                            "case_accepted": "1000003", "case_registered": "1000004",
-                            "case_rejected": "1000005", "fees_assessed": "1000006",
-                            "certificate_issued": "1000007",
-                            "certificate_shipped": "1000008", "certificate_at_window": "1000009"}
+# Same default as the platform's settings: logical template name → Tencent template id,
+# from the platform's templates file (app/notifications/templates.yaml).
+DEFAULT_SMS_TEMPLATE_IDS = {name: spec["tencent_id"] for name, spec in platform_templates().items()
+                            if spec["tencent_id"] is not None}
 
 
 class SandboxSettingsError(RuntimeError):

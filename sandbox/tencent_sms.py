@@ -9,6 +9,7 @@ answer uses Tencent's envelope, ``{"Response": {..., "RequestId"}}`` with
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -17,7 +18,10 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from sandbox.tc3 import Tc3AuthError, verify_tc3_request
 
@@ -30,21 +34,53 @@ MAX_PHONES_PER_REQUEST = 200
 # One SMS holds 70 characters (sign included); longer texts go in 67-character parts.
 SINGLE_SMS_LENGTH, LONG_SMS_PART_LENGTH = 70, 67
 
+# The platform's message templates (app/notifications/templates.yaml), read by path: the
+# sandbox is a separate program and imports nothing from ``app``. Only the parts a
+# provider knows are taken: each SMS text, in the positional form submitted for approval
+# ({1}, {2} …), and its Tencent template id.
+PLATFORM_TEMPLATES_FILE = (
+    Path(__file__).resolve().parent.parent / "app" / "notifications" / "templates.yaml"
+)
+_NAMED_VARIABLE = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+class TemplateFileError(RuntimeError):
+    """The platform's templates file is missing or not shaped as expected."""
+
+
+def _positional(name: str, text: str, params: list[str]) -> str:
+    def number(match: re.Match[str]) -> str:
+        try:
+            return f"{{{params.index(match.group(1)) + 1}}}"
+        except ValueError:
+            raise TemplateFileError(
+                f"template {name}: variable {match.group(1)} is not in its params"
+            ) from None
+
+    return _NAMED_VARIABLE.sub(number, text)
+
+
+@functools.cache
+def platform_templates(path: Path = PLATFORM_TEMPLATES_FILE) -> dict[str, dict[str, Any]]:
+    """Logical name → ``{"text": positional SMS text, "tencent_id": id or None}``."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        result = {}
+        for name, spec in raw["templates"].items():
+            sms = spec["sms"]
+            tencent_id = (sms.get("ids") or {}).get("tencent")
+            result[str(name)] = {
+                "text": _positional(name, str(sms["text"]), [str(p) for p in sms["params"]]),
+                "tencent_id": None if tencent_id is None else str(tencent_id),
+            }
+        return result
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+        raise TemplateFileError(f"{path}: cannot read the SMS templates: {exc!r}") from None
+
+
 # The approved template texts, by the platform's logical template name. A configured
 # name missing here gets a generic text that shows its parameters.
-TEMPLATE_TEXTS = {
-    "login_code": "您的验证码为{1}，{2}分钟内有效，请勿告诉他人。如非本人操作，请忽略本短信。",
-    "case_returned": "您的不动产登记办件{1}需补正{2}项内容，请在小程序“我的办件”中查看原因并补正。",
-    "case_accepted": "您的不动产登记办件{1}已受理，各部门正在并联审核，承诺{2}前办结。",
-    "case_registered": "您的不动产登记办件{1}已登簿，登记结果可在小程序中查看。",
-    "fees_assessed": "您的不动产登记办件{1}已核定税费共{2}元，请在小程序“我的办件”中一次缴清。",
-    "case_rejected": "您的不动产登记办件{1}经审查不予登记，理由和依据请在小程序“我的办件”中查看。",
-    "certificate_issued": "您的不动产登记办件{1}已生成电子证书，可在小程序“我的证书”中查看和下载。",
-    "certificate_shipped": ("您的不动产登记办件{1}的纸质证书已交顺丰速运寄出，运单号{2}，"
-                            "签收时请出示小程序中的签收码。"),
-    "certificate_at_window": ("您的不动产登记办件{1}的纸质证书可到登记中心窗口领取，"
-                              "请携带身份证件并出示小程序中的取件码。"),
-}
+TEMPLATE_TEXTS = {name: spec["text"] for name, spec in platform_templates().items()}
 
 REQUEST_FIELDS = frozenset(
     {

@@ -136,8 +136,23 @@ def answer(request_id: int, staff_id: int, outcome: str, text: str,
                  entity_id=certificate.number,
                  after={"correction": request.id, "outcome": chosen.value,
                         "new_certificate": new.number if new else None})
+    _notify_answered(request, chosen, new or certificate)
     db.session.commit()
     return request
+
+
+def _notify_answered(request: CorrectionRequest, outcome: CorrectionOutcome,
+                     certificate: Certificate) -> None:
+    """Tell the reporter (SMS with a link to the certificate, or WeChat), with the answer."""
+    from app.notifications import service as notifications
+
+    reporter = db.session.get(Account, request.account_id)
+    if reporter is not None:
+        notifications.enqueue(
+            [reporter], "correction_answered",
+            {"item": request.item, "outcome": outcome.label,
+             "hint": "详情请在小程序“我的证书”中查看", "certificate_number": certificate.number},
+            f"correction_answered:{request.id}")
 
 
 def revoke(certificate: Certificate, reason: str, actor: str,

@@ -1,80 +1,107 @@
 """Notify citizens: outbox rows written with the event, drained by the job runner.
 
-Every message names a logical template (``case_returned`` …) and carries only
-non-personal variables (case numbers, counts, dates). The phone number and the WeChat
-openid are looked up when sending, so the outbox holds no personal data. A WeChat
-subscribe message goes to accounts that log in with WeChat, an SMS to every account
-or person with a phone; a provider that is down is retried with back-off, then the
-message is marked failed for the helpdesk.
+Every message names a logical template (``case_returned`` …, kept as data in
+``templates.yaml``) and carries only non-personal variables (case numbers, counts,
+dates). The phone number and the WeChat openid are looked up when sending, so the
+outbox holds no personal data. A WeChat subscribe message goes to accounts that log in
+with WeChat, an SMS to every phone that reaches one of the recipients (once per phone
+and event); a provider that is down is retried with back-off, then the message is
+marked failed for the helpdesk (``/admin/notifications``), who can send it again.
+
+SMS that are not verification codes wait out the quiet hours (``SMS_QUIET_HOURS``,
+Asia/Shanghai) and a phone's daily cap (``SMS_DAILY_CAP_PER_PHONE``): such a message is
+deferred (``next_attempt_at``), never dropped. The SMS of a template with a link purpose
+ends with a short link (``/s/<code>``) made for the recipient's person when the message
+is queued; the link's URL is kept encrypted in the row until it is sent, then removed.
+See docs/notifications.md.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import timedelta
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from app import audit, crypto
 from app.accounts.models import Account
+from app.audit import ActorType, Channel
 from app.db import db
-from app.integrations.sms import SmsError
+from app.errors import Conflict, NotFound
+from app.integrations.sms import SmsError, SmsUnavailable, mask_phone
 from app.integrations.wechat import WeChatError
 from app.notifications.models import OutboxMessage, OutboxStatus
+from app.notifications.templates import (
+    LINK_VARIABLE,
+    MessageTemplate,
+    TemplateVariableMissing,
+    load_templates,
+)
+from app.people.models import Person
 from app.services import sms_sender, wechat_api
-from app.timeutil import utcnow
+from app.settings import SettingsError
+from app.timeutil import SHANGHAI, as_utc, local_date, utcnow
 
 logger = logging.getLogger(__name__)
 
-# Order of the SMS template parameters; WeChat data keys for the subscribe message.
-TEMPLATES: dict[str, dict[str, Any]] = {
-    "case_returned": {"sms": ["case_number", "item_count"], "page": "pages/case-detail/index",
-                      "wechat": {"character_string1": "case_number", "phrase2": "status_label",
-                                 "thing3": "hint"}},
-    "case_accepted": {"sms": ["case_number", "due_date"], "page": "pages/case-detail/index",
-                      "wechat": {"character_string1": "case_number", "phrase2": "status_label",
-                                 "date3": "due_date"}},
-    "fees_assessed": {"sms": ["case_number", "total_yuan"], "page": "pages/case-detail/index",
-                      "wechat": {"character_string1": "case_number", "amount2": "total_yuan",
-                                 "thing3": "hint"}},
-    "case_rejected": {"sms": ["case_number"], "page": "pages/case-detail/index",
-                      "wechat": {"character_string1": "case_number", "phrase2": "status_label",
-                                 "thing3": "hint"}},
-    "case_registered": {"sms": ["case_number"], "page": "pages/case-detail/index",
-                        "wechat": {"character_string1": "case_number", "phrase2": "status_label",
-                                   "thing3": "hint"}},
-    "certificate_issued": {"sms": ["case_number"], "page": "pages/case-detail/index",
-                           "wechat": {"character_string1": "case_number",
-                                      "phrase2": "status_label", "thing3": "hint"}},
-    "certificate_shipped": {"sms": ["case_number", "tracking_number"],
-                            "page": "pages/delivery/index",
-                            "wechat": {"character_string1": "case_number",
-                                       "character_string2": "tracking_number",
-                                       "thing3": "hint"}},
-    "certificate_at_window": {"sms": ["case_number"], "page": "pages/delivery/index",
-                              "wechat": {"character_string1": "case_number",
-                                         "phrase2": "status_label", "thing3": "hint"}},
-}
+# Every template, by logical name (app/notifications/templates.yaml, checked on import).
+TEMPLATES: dict[str, MessageTemplate] = load_templates()
 RETRY_DELAYS = [timedelta(seconds=s) for s in (30, 60, 120, 300, 600, 1800)]
+# Provider answers that no retry can change: failed at once, for the helpdesk.
+PERMANENT_SMS_CODES = frozenset({"FailedOperation.PhoneNumberInBlacklist",
+                                 "InvalidParameterValue.IncorrectPhoneNumber",
+                                 "InvalidPhoneNumber"})
+WECHAT_NOT_SUBSCRIBED = 43101  # the user has not accepted (or has refused) this template
+# Kept in a message's variables: the short link's id, and its URL encrypted (the code in
+# it opens the link, so it never sits in the database in clear; removed once sent).
+LINK_ID, LINK_SEALED = "link_id", "link_sealed"
+HIDDEN_VARIABLES = frozenset({LINK_ID, LINK_SEALED})
+CHANNEL_LABELS = {"sms": "短信", "wechat": "微信"}
+STATUS_LABELS = {OutboxStatus.PENDING: "待发送", OutboxStatus.SENT: "已发送",
+                 OutboxStatus.FAILED: "发送失败", OutboxStatus.SKIPPED: "无法送达"}
 
 
-def enqueue(accounts: Iterable[Account], template: str, variables: dict[str, Any],
+class Unreachable(Exception):
+    """No channel of this message reaches the recipient any more (skipped, not failed)."""
+
+
+def template(name: str) -> MessageTemplate:
+    try:
+        return TEMPLATES[name]
+    except KeyError:
+        raise ValueError(f"unknown template {name!r}") from None
+
+
+# --- queueing (in the event's transaction) -------------------------------------------
+
+
+def enqueue(accounts: Iterable[Account], template_name: str, variables: dict[str, Any],
             event_key: str) -> int:
-    """Queue ``template`` for each account on every channel that reaches it (no commit).
+    """Queue ``template_name`` for each account on every channel that reaches it (no
+    commit: the caller commits it with the event).
 
-    ``event_key`` names the event; the same event queued twice sends once.
+    ``event_key`` names the event; the same event queued twice sends once, and one phone
+    gets one SMS per event even when several recipients' accounts lead to it.
     """
-    if template not in TEMPLATES:
-        raise ValueError(f"unknown template {template!r}")
+    spec = template(template_name)
+    missing = sorted(spec.required_variables - set(variables))
+    if missing:
+        raise ValueError(f"template {template_name!r} needs {', '.join(missing)}")
+    now = utcnow()
     queued = 0
-    for account in {a.id: a for a in accounts}.values():
+    phones: set[str] = set()
+    for account in sorted({a.id: a for a in accounts}.values(), key=lambda a: a.id):
         channels = []
-        if account.wechat_openid:
+        if account.wechat_openid and _wechat_template_id(spec):
             channels.append("wechat")
-        if account.phone or (account.person is not None and account.person.phone):
+        phone = _phone_of(account)
+        if phone and phone not in phones:
+            phones.add(phone)
             channels.append("sms")
         for channel in channels:
             key = f"{event_key}:{channel}:{account.id}"
@@ -82,12 +109,151 @@ def enqueue(accounts: Iterable[Account], template: str, variables: dict[str, Any
                 OutboxMessage.dedupe_key == key))
             if exists is not None:
                 continue
+            values = dict(variables)
+            due = now
+            if channel == "sms":
+                if spec.link:
+                    values.update(_new_link(spec, values, account, key))
+                if not spec.code:
+                    due = quiet_until(now) or now
             db.session.add(OutboxMessage(
-                dedupe_key=key, account_id=account.id, channel=channel, template=template,
-                variables=dict(variables),
+                dedupe_key=key, account_id=account.id, channel=channel,
+                template=template_name, variables=values, next_attempt_at=due,
             ))
             queued += 1
     return queued
+
+
+def _link_context(dedupe_key: str) -> str:
+    return f"outbox_messages.link:{dedupe_key}"
+
+
+def _link_target(spec: MessageTemplate, variables: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(purpose, target) of the short link a message carries."""
+    case_number = str(variables.get("case_number") or "")
+    if spec.link == "view_certificate":
+        number = str(variables.get("certificate_number") or "") or _certificate_of(case_number)
+        if number:
+            return "view_certificate", number
+        # No certificate yet (or none found): the case's page shows it when it is there.
+        return ("track_case", case_number) if case_number else None
+    return (str(spec.link), case_number) if case_number else None
+
+
+def _certificate_of(case_number: str) -> str | None:
+    if not case_number:
+        return None
+    from app.cases.models import Case
+    from app.certificates.models import Certificate
+
+    return db.session.scalar(
+        select(Certificate.number).join(Case, Case.id == Certificate.case_id)
+        .where(Case.case_number == case_number)
+        .order_by(Certificate.reissue_no.desc(), Certificate.id.desc()).limit(1))
+
+
+def _new_link(spec: MessageTemplate, variables: Mapping[str, Any], account: Account,
+              dedupe_key: str) -> dict[str, Any]:
+    """A short link for the account's person, sealed for the outbox row; without a
+    person (or target) the message carries the platform's address instead."""
+    from app.links.service import create_link, link_url
+
+    target = _link_target(spec, variables)
+    if account.person_id is None or target is None:
+        return {LINK_ID: None, LINK_SEALED: None}
+    try:
+        link, code = create_link(target[0], target[1], account.person_id, account.id)
+    except ValueError as exc:
+        logger.warning("no short link for %s to account %s: %s", spec.name, account.id, exc)
+        return {LINK_ID: None, LINK_SEALED: None}
+    sealed = crypto.protector().encrypt(link_url(code), _link_context(dedupe_key))
+    return {LINK_ID: link.id, LINK_SEALED: sealed}
+
+
+def _fallback_url() -> str:
+    return str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/") + "/"
+
+
+def _link_of(message: OutboxMessage) -> str:
+    sealed = (message.variables or {}).get(LINK_SEALED)
+    if not sealed:
+        return _fallback_url()
+    return crypto.protector().decrypt(sealed, _link_context(message.dedupe_key))
+
+
+# --- quiet hours and the daily cap -----------------------------------------------------
+
+
+def quiet_hours(value: str | None = None) -> tuple[time, time] | None:
+    """``SMS_QUIET_HOURS`` ("22:00-08:00", Asia/Shanghai) as (start, end); None when off
+    ("", "off", "none" or a start equal to the end)."""
+    raw = str(current_app.config.get("SMS_QUIET_HOURS", "") if value is None else value)
+    raw = raw.strip()
+    if raw.lower() in {"", "off", "none"}:
+        return None
+    try:
+        start_text, end_text = raw.split("-")
+        start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
+    except ValueError:
+        raise SettingsError(f"SMS_QUIET_HOURS must be like 22:00-08:00, not {raw!r}") from None
+    return None if start == end else (start, end)
+
+
+def quiet_until(moment: datetime, window: tuple[time, time] | None | str = None
+                ) -> datetime | None:
+    """When the quiet hours around ``moment`` end (UTC); None outside them."""
+    hours = quiet_hours(window) if isinstance(window, str) or window is None else window
+    if hours is None:
+        return None
+    start, end = hours
+    local = as_utc(moment).astimezone(SHANGHAI)
+    now = local.time().replace(tzinfo=None)
+    quiet = start <= now < end if start < end else (now >= start or now < end)
+    if not quiet:
+        return None
+    ends = datetime.combine(local.date(), end, tzinfo=SHANGHAI)
+    if ends <= local:
+        ends += timedelta(days=1)
+    return ends.astimezone(UTC)
+
+
+def _start_of_local_day(day: date) -> datetime:
+    return as_utc(datetime.combine(day, time.min, tzinfo=SHANGHAI))
+
+
+def _code_templates() -> list[str]:
+    return [name for name, spec in TEMPLATES.items() if spec.code]
+
+
+def sent_today(phone: str, now: datetime | None = None) -> int:
+    """Non-code SMS sent today (Asia/Shanghai) to accounts that lead to ``phone``."""
+    from app.accounts.otp import phone_hash
+
+    now = now or utcnow()
+    digest = phone_hash(phone)
+    accounts = select(Account.id).where(or_(
+        Account.phone_hash == digest,
+        Account.person_id.in_(select(Person.id).where(Person.phone_hash == digest))))
+    return int(db.session.scalar(
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.channel == "sms", OutboxMessage.status == OutboxStatus.SENT,
+            OutboxMessage.sent_at >= _start_of_local_day(local_date(now)),
+            OutboxMessage.account_id.in_(accounts),
+            OutboxMessage.template.not_in(_code_templates()))) or 0)
+
+
+def sms_hold(phone: str, now: datetime) -> datetime | None:
+    """When a non-code SMS to ``phone`` may go, if not now: over the daily cap it waits
+    for the next day, and in quiet hours for their end (both: the next day's end)."""
+    later = None
+    cap = int(current_app.config.get("SMS_DAILY_CAP_PER_PHONE") or 0)
+    if cap > 0 and sent_today(phone, now) >= cap:
+        later = _start_of_local_day(local_date(now) + timedelta(days=1))
+    quiet = quiet_until(later or now)
+    return quiet or later
+
+
+# --- sending ---------------------------------------------------------------------------
 
 
 def _phone_of(account: Account) -> str | None:
@@ -96,30 +262,124 @@ def _phone_of(account: Account) -> str | None:
     return account.person.phone if account.person is not None else None
 
 
-def _send(message: OutboxMessage) -> None:
-    spec = TEMPLATES[message.template]
+def _wechat_template_id(spec: MessageTemplate) -> str | None:
+    configured = current_app.config.get("WECHAT_TEMPLATE_IDS") or {}
+    return configured.get(spec.name) or spec.wechat_template_id
+
+
+def _recipient(message: OutboxMessage) -> tuple[Account, str]:
+    """The account and its phone (SMS) or openid (WeChat) as they are now."""
     account = db.session.get(Account, message.account_id)
     if account is None or not account.is_active:
-        raise LookupError("account gone")
+        raise Unreachable("account gone")
     if message.channel == "sms":
         phone = _phone_of(account)
         if not phone:
-            raise LookupError("no phone")
-        sms_sender().send(phone, message.template,
-                          [str(message.variables.get(name, "")) for name in spec["sms"]])
+            raise Unreachable("no phone")
+        return account, phone
+    if not account.wechat_openid:
+        raise Unreachable("no openid")
+    return account, account.wechat_openid
+
+
+def _send(message: OutboxMessage, spec: MessageTemplate, address: str) -> None:
+    variables = dict(message.variables or {})
+    if message.channel == "sms":
+        if spec.link:
+            variables[LINK_VARIABLE] = _link_of(message)
+        sms_sender().send(address, spec.name, spec.sms_parameters(variables))
+        return
+    template_id = _wechat_template_id(spec)
+    if not template_id:
+        raise Unreachable("no WeChat template")
+    wechat_api().send_subscribe_message(address, template_id, spec.wechat_values(variables),
+                                        page=spec.page_for(variables))
+
+
+_PHONE_LIKE = re.compile(r"(?<![A-Za-z0-9])\+?\d{11,15}(?!\d)")
+
+
+def _error_text(exc: Exception) -> str:
+    """What the helpdesk sees: the error's type and text, any phone number in it masked
+    (some provider messages quote the request)."""
+    text = _PHONE_LIKE.sub(lambda m: mask_phone(m.group()), str(exc))
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+def _give_up(message: OutboxMessage, error: str, counts: dict[str, int]) -> None:
+    message.status = OutboxStatus.FAILED
+    message.last_error = error[:200]
+    counts["failed"] += 1
+    logger.warning("outbox message %s failed for good", message.id)
+
+
+def _retry_or_fail(message: OutboxMessage, error: str, counts: dict[str, int]) -> None:
+    if message.attempts > len(RETRY_DELAYS):
+        _give_up(message, error, counts)
     else:
-        if not account.wechat_openid:
-            raise LookupError("no openid")
-        template_id = current_app.config["WECHAT_TEMPLATE_IDS"][message.template]
-        data = {key: {"value": str(message.variables.get(name, ""))[:20]}
-                for key, name in spec["wechat"].items()}
-        page = f"{spec['page']}?case_number={message.variables.get('case_number', '')}"
-        wechat_api().send_subscribe_message(account.wechat_openid, template_id, data, page=page)
+        message.last_error = error[:200]
+        message.next_attempt_at = utcnow() + RETRY_DELAYS[message.attempts - 1]
+        counts["retry"] += 1
+
+
+def _deliver_one(message: OutboxMessage, counts: dict[str, int]) -> None:
+    spec = TEMPLATES.get(message.template)
+    if spec is None:
+        _give_up(message, f"unknown template {message.template}", counts)
+        return
+    try:
+        _account, address = _recipient(message)
+    except Unreachable as exc:
+        message.status = OutboxStatus.SKIPPED
+        message.last_error = str(exc)
+        counts["skipped"] += 1
+        return
+    if message.channel == "sms" and not spec.code:
+        later = sms_hold(address, utcnow())
+        if later is not None:
+            message.next_attempt_at = later  # not an attempt: nothing was sent
+            counts["deferred"] += 1
+            return
+    message.attempts += 1
+    try:
+        _send(message, spec, address)
+    except Unreachable as exc:
+        message.status = OutboxStatus.SKIPPED
+        message.last_error = str(exc)
+        counts["skipped"] += 1
+    except WeChatError as exc:
+        error = _error_text(exc)
+        if exc.errcode == WECHAT_NOT_SUBSCRIBED:
+            message.status = OutboxStatus.SKIPPED  # not subscribed: the SMS carries it
+            message.last_error = error[:200]
+            counts["skipped"] += 1
+        else:
+            _retry_or_fail(message, error, counts)
+    except SmsError as exc:
+        error = _error_text(exc)
+        if not isinstance(exc, SmsUnavailable) and exc.code in PERMANENT_SMS_CODES:
+            _give_up(message, error, counts)
+        else:
+            _retry_or_fail(message, error, counts)
+    except (TemplateVariableMissing, crypto.DecryptionFailed) as exc:
+        _give_up(message, _error_text(exc), counts)
+    except Exception as exc:  # an unexpected error must not stop the other messages
+        logger.exception("outbox message %s: unexpected error", message.id)
+        _retry_or_fail(message, _error_text(exc), counts)
+    else:
+        message.status = OutboxStatus.SENT
+        message.sent_at = utcnow()
+        message.last_error = None
+        if LINK_SEALED in (message.variables or {}):
+            # The code is in the citizen's SMS now; it need not stay here.
+            message.variables = {k: v for k, v in message.variables.items()
+                                 if k != LINK_SEALED}
+        counts["sent"] += 1
 
 
 def drain(limit: int = 100) -> dict[str, int]:
     """Send due messages; each is committed on its own so one failure loses nothing."""
-    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "deferred": 0}
     now = utcnow()
     ids = db.session.scalars(
         select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING,
@@ -130,27 +390,7 @@ def drain(limit: int = 100) -> dict[str, int]:
         message = db.session.get(OutboxMessage, message_id)
         if message is None or message.status != OutboxStatus.PENDING:
             continue
-        message.attempts += 1
-        try:
-            _send(message)
-        except LookupError as exc:
-            message.status = OutboxStatus.SKIPPED
-            message.last_error = str(exc)
-            counts["skipped"] += 1
-        except (SmsError, WeChatError) as exc:
-            message.last_error = f"{type(exc).__name__}: {str(exc)[:150]}"
-            if message.attempts > len(RETRY_DELAYS):
-                message.status = OutboxStatus.FAILED
-                counts["failed"] += 1
-                logger.warning("outbox message %s failed for good", message.id)
-            else:
-                message.next_attempt_at = utcnow() + RETRY_DELAYS[message.attempts - 1]
-                counts["retry"] += 1
-        else:
-            message.status = OutboxStatus.SENT
-            message.sent_at = utcnow()
-            message.last_error = None
-            counts["sent"] += 1
+        _deliver_one(message, counts)
         try:
             db.session.commit()
         except IntegrityError:  # pragma: no cover - rows are only updated here
@@ -158,7 +398,75 @@ def drain(limit: int = 100) -> dict[str, int]:
     return counts
 
 
+# --- the helpdesk ----------------------------------------------------------------------
+
+HELPDESK_FILTERS = {
+    "problems": "全部待处理",
+    "failed": "发送失败",
+    "pending": "待重试或顺延",
+}
+
+
 def failed_messages(limit: int = 50) -> list[OutboxMessage]:
     return list(db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
         .order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def helpdesk_messages(status: str = "problems", limit: int = 200) -> list[OutboxMessage]:
+    """Failed messages and pending ones that erred or wait (quiet hours, the cap)."""
+    waiting = (OutboxMessage.status == OutboxStatus.PENDING) & or_(
+        OutboxMessage.last_error.is_not(None), OutboxMessage.next_attempt_at > utcnow())
+    failed = OutboxMessage.status == OutboxStatus.FAILED
+    where = {"failed": failed, "pending": waiting}.get(status, or_(failed, waiting))
+    return list(db.session.scalars(
+        select(OutboxMessage).where(where).order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def recipient_label(message: OutboxMessage) -> str:
+    """``138****0001`` for an SMS (the phone it would go to now), ``微信`` otherwise."""
+    if message.channel != "sms":
+        return "微信"
+    account = db.session.get(Account, message.account_id)
+    phone = _phone_of(account) if account is not None else None
+    return mask_phone(phone) if phone else "—"
+
+
+def visible_variables(message: OutboxMessage) -> dict[str, Any]:
+    return {k: v for k, v in (message.variables or {}).items() if k not in HIDDEN_VARIABLES}
+
+
+def resend(message_id: int, staff_id: int) -> OutboxMessage:
+    """Put a failed message back in the queue (audited); an SMS gets a fresh short link,
+    the old one is revoked. It goes with the next pass (quiet hours and cap apply)."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound("未找到该消息")
+    if message.status != OutboxStatus.FAILED:
+        raise Conflict("只有发送失败的消息可以重新发送")
+    before = {"status": message.status, "attempts": message.attempts}
+    spec = TEMPLATES.get(message.template)
+    if message.channel == "sms" and spec is not None and spec.link:
+        from app.links.service import revoke
+
+        old_link = (message.variables or {}).get(LINK_ID)
+        if old_link:
+            revoke(int(old_link), f"staff:{staff_id}", commit=False)
+        account = db.session.get(Account, message.account_id)
+        if account is not None:
+            message.variables = {**(message.variables or {}),
+                                 **_new_link(spec, message.variables or {}, account,
+                                             message.dedupe_key)}
+    message.status = OutboxStatus.PENDING
+    message.attempts = 0
+    message.next_attempt_at = utcnow()
+    audit.record(actor_type=ActorType.STAFF, actor_id=staff_id, channel=Channel.ADMIN,
+                 action="notification.resent", entity_type="outbox_message",
+                 entity_id=message.id, before=before,
+                 after={"status": message.status, "template": message.template,
+                        "channel": message.channel})
+    db.session.commit()
+    from app.jobs import nudge
+
+    nudge()
+    return message

@@ -505,5 +505,6 @@ from app.web import (  # noqa: E402,F401  (routes on this blueprint)
     certificate_pages,
     delivery_pages,
     finance_pages,
+    notification_pages,
     review_pages,
 )
