@@ -53,8 +53,13 @@ def payable(case: Case) -> bool:
 
 
 def start_payment(account: Account, case_number: str, gateway_name: str,
-                  channel: str) -> PaymentOrder:
-    case = get_case_for(account, case_number)
+                  channel: str, *, case: Case | None = None,
+                  return_url: str | None = None) -> PaymentOrder:
+    """One order for every assessed item (the same request again: the same order).
+
+    The mobile web pages pass the ``case`` they resolved themselves (a short link's grant
+    counts there) and the ``return_url`` the browser comes back to after the cashier."""
+    case = case if case is not None else get_case_for(account, case_number)
     if not payable(case):
         raise CaseStateConflict("办件当前无需缴费或已缴费", status=case.status)
     chosen = gateway(gateway_name)
@@ -68,7 +73,7 @@ def start_payment(account: Account, case_number: str, gateway_name: str,
     return payments.open_order(
         gateway=chosen, case_id=case.id, payer_account_id=account.id, items=items,
         channel=channel, description=f"不动产登记税费 {case.case_number}",
-        payer_openid=openid, notify_url=_notify_url(gateway_name), return_url=None)
+        payer_openid=openid, notify_url=_notify_url(gateway_name), return_url=return_url)
 
 
 def order_for(account: Account, out_trade_no: str) -> PaymentOrder:

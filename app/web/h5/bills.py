@@ -54,11 +54,13 @@ def bills(case_number: str) -> ResponseReturnValue:
                            case_href=case_path(case.case_number))
 
 
-@bp.get("/m/cases/<case_number>/bills/<int:ebill_id>.pdf")
+@bp.get("/m/cases/<case_number>/bills/<ebill_id>.pdf")
 @h5.citizen_required
-def bill_pdf(case_number: str, ebill_id: int) -> ResponseReturnValue:
+def bill_pdf(case_number: str, ebill_id: str) -> ResponseReturnValue:
     case = case_for_page(case_number)
-    bill, data = receipts.ebill_pdf_for(h5.current_citizen(), ebill_id)
+    if not ebill_id.isascii() or not ebill_id.isdigit() or len(ebill_id) > 12:
+        raise NotFound(receipts.EBILL_NOT_FOUND_MESSAGE)  # the H5 page, not the site's
+    bill, data = receipts.ebill_pdf_for(h5.current_citizen(), int(ebill_id))
     if bill.case_id != case.id:
         raise NotFound(receipts.EBILL_NOT_FOUND_MESSAGE)
     return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
