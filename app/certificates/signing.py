@@ -16,14 +16,18 @@ QR payload
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import io
 import json
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Any, TypeVar
 
 from asn1crypto import x509
 from cryptography.exceptions import InvalidSignature
@@ -33,6 +37,8 @@ from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemd
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+T = TypeVar("T")
 
 PAYLOAD_PREFIX = "BDC1"
 PAYLOAD_HASH_CHARS = 32
@@ -65,7 +71,28 @@ def _signer(signing_cert_pem: str, signing_key_pem: str, ca_cert_pem: str
 def sign_pdf(pdf: bytes, *, signing_cert_pem: str, signing_key_pem: str, ca_cert_pem: str,
              reason: str = DEFAULT_REASON, location: str = DEFAULT_LOCATION) -> bytes:
     """``pdf`` with the authority's certifying signature appended (an incremental update
-    covering the whole file; later changes break it)."""
+    covering the whole file; later changes break it).
+
+    pyHanko's synchronous API runs its own event loop (``asyncio.run``), which fails in
+    a thread that already runs one (an async server, a browser-driving test): there the
+    signing moves to a thread of its own."""
+    return outside_event_loop(_sign, pdf, signing_cert_pem, signing_key_pem, ca_cert_pem,
+                              reason, location)
+
+
+def outside_event_loop(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)``, in a thread of its own when this one runs an event loop
+    (pyHanko's synchronous signing and validation call ``asyncio.run``)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result()
+
+
+def _sign(pdf: bytes, signing_cert_pem: str, signing_key_pem: str, ca_cert_pem: str,
+          reason: str, location: str) -> bytes:
     signer = _signer(signing_cert_pem, signing_key_pem, ca_cert_pem)
     meta = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD, md_algorithm="sha256", reason=reason or None,

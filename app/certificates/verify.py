@@ -35,7 +35,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from app.certificates.content import CertificateContent
 from app.certificates.render import EMBEDDED_JSON_NAME
-from app.certificates.signing import load_certificate
+from app.certificates.signing import load_certificate, outside_event_loop
 
 # What a status provider answers (the first element of its tuple).
 STATUS_VALID = "valid"
@@ -124,7 +124,7 @@ def _check_signature(reader: PdfFileReader, ca_cert_pem: str) -> Verdict | dict[
     context = ValidationContext(trust_roots=[load_certificate(ca_cert_pem)],
                                 allow_fetching=False, revocation_mode="soft-fail")
     try:
-        status = validate_pdf_signature(signatures[0], context)
+        status = outside_event_loop(validate_pdf_signature, signatures[0], context)
     except Exception as exc:  # noqa: BLE001 - a malformed signature is an invalid file
         return _fail(f"签名无效：签名无法解析 (signature cannot be validated: "
                      f"{type(exc).__name__})")
