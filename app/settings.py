@@ -77,6 +77,9 @@ DEFAULTS: dict[str, Any] = {
     # Notifications (docs/notifications.md): at most this many SMS a phone per day (Asia/
     # Shanghai; 0: no cap), none in quiet hours ("off": none); verification codes exempt.
     "SMS_DAILY_CAP_PER_PHONE": 10,
+    # True: mini-program users get the WeChat subscribe message alone, the SMS only when
+    # it cannot arrive (not subscribed); False: both (the SMS is the notice of record).
+    "NOTIFY_WECHAT_FIRST": False,
     "SMS_QUIET_HOURS": "22:00-08:00",
     # Development server (make run).
     "APP_HOST": "127.0.0.1",

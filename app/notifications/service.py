@@ -3,9 +3,10 @@
 Every message names a logical template (``case_returned`` …, kept as data in
 ``templates.yaml``) and carries only non-personal variables (case numbers, counts,
 dates). The phone number and the WeChat openid are looked up when sending, so the
-outbox holds no personal data. A WeChat subscribe message goes to accounts that log in
-with WeChat, an SMS to every phone that reaches one of the recipients (once per phone
-and event); a provider that is down is retried with back-off, then the message is
+outbox holds no personal data. A person who uses the mini-program gets the WeChat
+subscribe message, everyone else an SMS (once per person, and once per phone and
+event); a subscribe message that cannot arrive (not subscribed, failed for good) falls
+back to SMS. A provider that is down is retried with back-off, then the message is
 marked failed for the helpdesk (``/admin/notifications``), who can send it again.
 
 SMS that are not verification codes wait out the quiet hours (``SMS_QUIET_HOURS``,
@@ -82,46 +83,78 @@ def template(name: str) -> MessageTemplate:
 
 def enqueue(accounts: Iterable[Account], template_name: str, variables: dict[str, Any],
             event_key: str) -> int:
-    """Queue ``template_name`` for each account on every channel that reaches it (no
-    commit: the caller commits it with the event).
+    """Queue ``template_name`` for each recipient on the right channel (no commit: the
+    caller commits it with the event).
 
-    ``event_key`` names the event; the same event queued twice sends once, and one phone
-    gets one SMS per event even when several recipients' accounts lead to it.
+    With ``NOTIFY_WECHAT_FIRST`` a person who uses the mini-program (an account with a
+    WeChat openid) gets the WeChat subscribe message alone, everyone else an SMS; when
+    the subscribe message cannot be delivered (not subscribed, or failed for good) the
+    SMS is queued then (:func:`_fall_back_to_sms`). Without it (the default: the
+    platform cannot know whether a one-time subscription is in force, and the SMS is
+    the notice of record) mini-program users get both. Either way one phone gets one
+    SMS per event. ``event_key`` names the event; the same event queued twice sends
+    once.
     """
     spec = template(template_name)
     missing = sorted(spec.required_variables - set(variables))
     if missing:
         raise ValueError(f"template {template_name!r} needs {', '.join(missing)}")
-    now = utcnow()
-    queued = 0
-    phones: set[str] = set()
+    by_recipient: dict[object, list[Account]] = {}
     for account in sorted({a.id: a for a in accounts}.values(), key=lambda a: a.id):
-        channels = []
-        if account.wechat_openid and _wechat_template_id(spec):
-            channels.append("wechat")
-        phone = _phone_of(account)
-        if phone and phone not in phones:
-            phones.add(phone)
-            channels.append("sms")
-        for channel in channels:
-            key = f"{event_key}:{channel}:{account.id}"
-            exists = db.session.scalar(select(OutboxMessage.id).where(
-                OutboxMessage.dedupe_key == key))
-            if exists is not None:
+        by_recipient.setdefault(account.person_id or f"account:{account.id}", []).append(account)
+    wechat_first = bool(current_app.config.get("NOTIFY_WECHAT_FIRST"))
+    queued = 0
+    for logins in by_recipient.values():
+        wechat = next((a for a in logins if a.wechat_openid), None)
+        if wechat is not None and _wechat_template_id(spec):
+            queued += _queue(wechat, spec, variables, event_key, "wechat")
+            if wechat_first:
                 continue
-            values = dict(variables)
-            due = now
-            if channel == "sms":
-                if spec.link:
-                    values.update(_new_link(spec, values, account, key))
-                if not spec.code:
-                    due = quiet_until(now) or now
-            db.session.add(OutboxMessage(
-                dedupe_key=key, account_id=account.id, channel=channel,
-                template=template_name, variables=values, next_attempt_at=due,
-            ))
-            queued += 1
+        for account in logins:
+            if _phone_of(account):
+                queued += _queue(account, spec, variables, event_key, "sms")
     return queued
+
+
+def _queue(account: Account, spec: MessageTemplate, variables: Mapping[str, Any],
+           event_key: str, channel: str) -> int:
+    """One outbox row (0 when this event already has one for the account and channel,
+    or, for an SMS, for another account with the same phone)."""
+    key = f"{event_key}:{channel}:{account.id}"
+    if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+        return 0
+    now = utcnow()
+    values = dict(variables)
+    due = now
+    if channel == "sms":
+        phone = _phone_of(account)
+        others = db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.like(f"{event_key}:sms:%"))).all()
+        for other in others:
+            other_account = db.session.get(Account, other.account_id)
+            if other_account is not None and _phone_of(other_account) == phone:
+                return 0
+        if spec.link:
+            values.update(_new_link(spec, values, account, key))
+        if not spec.code:
+            due = quiet_until(now) or now
+    db.session.add(OutboxMessage(dedupe_key=key, account_id=account.id, channel=channel,
+                                 template=spec.name, variables=values, next_attempt_at=due))
+    db.session.flush()
+    return 1
+
+
+def _fall_back_to_sms(message: OutboxMessage) -> None:
+    """A subscribe message that will not arrive: the same notice by SMS, if a phone
+    reaches the recipient."""
+    account = db.session.get(Account, message.account_id)
+    if account is None or not _phone_of(account):
+        return
+    event_key = message.dedupe_key.rsplit(f":wechat:{message.account_id}", 1)[0]
+    variables = {k: v for k, v in (message.variables or {}).items()
+                 if k not in HIDDEN_VARIABLES}
+    if _queue(account, template(message.template), variables, event_key, "sms"):
+        logger.info("outbox message %s: WeChat undeliverable, SMS queued", message.id)
 
 
 def _link_context(dedupe_key: str) -> str:
@@ -323,6 +356,15 @@ def _retry_or_fail(message: OutboxMessage, error: str, counts: dict[str, int]) -
 
 
 def _deliver_one(message: OutboxMessage, counts: dict[str, int]) -> None:
+    """One attempt; a subscribe message that ends undeliverable falls back to SMS."""
+    _attempt(message, counts)
+    if message.channel == "wechat" and message.status in (
+            OutboxStatus.SKIPPED, OutboxStatus.FAILED) and current_app.config.get(
+            "NOTIFY_WECHAT_FIRST"):
+        _fall_back_to_sms(message)
+
+
+def _attempt(message: OutboxMessage, counts: dict[str, int]) -> None:
     spec = TEMPLATES.get(message.template)
     if spec is None:
         _give_up(message, f"unknown template {message.template}", counts)

@@ -203,6 +203,24 @@ def test_one_phone_gets_one_sms_per_event_whatever_accounts_lead_to_it(
 
     # 李四 also uses the mini-program: the same person, so the same phone on file.
     in_wechat = citizen_by_wechat(app, client, "lisi", "李四", "440402199003150029")
+    accounts = [db.session.get(Account, c.account_id) for c in (in_wechat, sms_citizen)]
+    number = make_case(sms_citizen.account_id)
+    queued = service.enqueue(accounts, "case_accepted", {
+        "case_number": number, "due_date": "2026-11-27", "status_label": "已受理"},
+        f"case_accepted:{number}")
+    db.session.commit()
+    assert queued == 2  # one WeChat message, one SMS (NOTIFY_WECHAT_FIRST is off)
+    assert service.drain()["sent"] == 2
+    assert len(notices(sandbox)) == 1 and len(sandbox.state.wechat_messages()) == 1
+
+
+def test_wechat_first_a_mini_program_user_gets_the_subscribe_message_alone(
+        app: Flask, client: Any, sandbox: Any, sms_citizen: Citizen) -> None:
+    from tests.application.flow import citizen_by_wechat
+
+    app.config["NOTIFY_WECHAT_FIRST"] = True
+    # 李四 also uses the mini-program: the same person, with a phone on file.
+    in_wechat = citizen_by_wechat(app, client, "lisi", "李四", "440402199003150029")
     assert in_wechat.person_id == sms_citizen.person_id
     accounts = [db.session.get(Account, c.account_id) for c in (in_wechat, sms_citizen)]
     number = make_case(sms_citizen.account_id)
@@ -210,9 +228,31 @@ def test_one_phone_gets_one_sms_per_event_whatever_accounts_lead_to_it(
         "case_number": number, "due_date": "2026-11-27", "status_label": "已受理"},
         f"case_accepted:{number}")
     db.session.commit()
-    assert queued == 2  # one WeChat message, one SMS
-    assert service.drain()["sent"] == 2
-    assert len(notices(sandbox)) == 1 and len(sandbox.state.wechat_messages()) == 1
+    assert queued == 1  # one person, one notice: the subscribe message
+    assert service.drain()["sent"] == 1
+    assert notices(sandbox) == [] and len(sandbox.state.wechat_messages()) == 1
+    assert service.drain()["sent"] == 0  # and no SMS follows
+
+
+def test_wechat_first_an_unsubscribed_user_gets_the_sms_instead(
+        app: Flask, client: Any, sandbox: Any, sms_citizen: Citizen) -> None:
+    from tests.application.flow import citizen_by_wechat
+
+    app.config["NOTIFY_WECHAT_FIRST"] = True
+    # 李四 refused the subscribe message (the sandbox answers 43101 to "refused").
+    in_wechat = citizen_by_wechat(app, client, "refused", "李四", "440402199003150029")
+    assert in_wechat.person_id == sms_citizen.person_id
+    accounts = [db.session.get(Account, c.account_id) for c in (in_wechat, sms_citizen)]
+    number = make_case(sms_citizen.account_id)
+    service.enqueue(accounts, "case_accepted", {
+        "case_number": number, "due_date": "2026-11-27", "status_label": "已受理"},
+        f"case_accepted:{number}")
+    db.session.commit()
+    assert service.drain()["skipped"] == 1  # the subscribe message cannot arrive
+    assert service.drain()["sent"] == 1  # the SMS queued in its place goes
+    [sms] = notices(sandbox)
+    assert number in sms["text"] and sandbox.state.wechat_messages() == []
+    assert service.drain()["sent"] == 0  # once
 
 
 def test_a_user_who_did_not_subscribe_is_skipped_not_failed(
