@@ -11,10 +11,7 @@ from marshmallow import fields
 from api.schemas import StrictSchema, UtcDateTime
 from api.security import BEARER, citizen_required, current_citizen
 from app.cases import service as cases
-from app.cases.application import HOLDER_ROLES
-from app.cases.models import Case
 from app.deliveries import service
-from app.errors import NotFound
 
 blp = Blueprint("deliveries", __name__, url_prefix="/api", description="纸质证书邮寄与领取")
 
@@ -58,12 +55,6 @@ class DeliverySchema(StrictSchema):
         "description": "签收码/取件码：快递员或窗口凭此交付；仅权利人本人可见，交付后不再显示"})
 
 
-def _holder(case: Case, person_id: int | None) -> bool:
-    role = HOLDER_ROLES.get(case.business_type_code)
-    return person_id is not None and any(a.person_id == person_id and a.role == role
-                                         for a in case.applicants)
-
-
 @blp.route("/cases/<case_number>/deliveries", methods=["GET"])
 @citizen_required
 @blp.response(200, DeliverySchema(many=True))
@@ -71,9 +62,7 @@ def _holder(case: Case, person_id: int | None) -> bool:
 def list_deliveries(case_number: str) -> Any:
     """纸质证书的寄递或领取情况（签收码仅权利人可见）"""
     account = current_citizen().account
-    case = cases.get_case_for(account, case_number)
-    with_code = _holder(case, account.person_id)
-    return [service.view(d, with_code=with_code) for d in service.of_case(case)]
+    return service.views_for(cases.get_case_for(account, case_number), account)
 
 
 @blp.route("/cases/<case_number>/deliveries/<number>/pickup-qr", methods=["GET"])
@@ -83,10 +72,5 @@ def list_deliveries(case_number: str) -> Any:
 def pickup_qr(case_number: str, number: str) -> Response:
     """签收码/取件码的二维码（仅权利人本人）"""
     account = current_citizen().account
-    case = cases.get_case_for(account, case_number)
-    delivery = next((d for d in service.of_case(case) if d.number == number), None)
-    if delivery is None or not _holder(case, account.person_id) or \
-            service.view(delivery, with_code=True)["pickup_code"] is None:
-        raise NotFound("未找到可用的取件码")
-    return Response(service.pickup_qr_png(delivery), mimetype="image/png",
-                    headers={"Cache-Control": "no-store"})
+    png = service.pickup_qr_for(cases.get_case_for(account, case_number), account, number)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})

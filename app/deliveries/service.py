@@ -341,6 +341,30 @@ def of_case(case: Case) -> list[Delivery]:
                                    .order_by(Delivery.reissue_no)))
 
 
+def is_holder(case: Case, account: Account) -> bool:
+    """Whether ``account`` is one of the case's right holders (who may see the code)."""
+    from app.cases.application import HOLDER_ROLES
+
+    role = HOLDER_ROLES.get(case.business_type_code)
+    return account.person_id is not None and any(
+        a.person_id == account.person_id and a.role == role for a in case.applicants)
+
+
+def views_for(case: Case, account: Account) -> list[dict[str, Any]]:
+    """The case's deliveries as ``account`` (an applicant of the case) sees them."""
+    with_code = is_holder(case, account)
+    return [view(d, with_code=with_code) for d in of_case(case)]
+
+
+def pickup_qr_for(case: Case, account: Account, number: str) -> bytes:
+    """The QR of a delivery's pickup code, for a holder while the code can be used."""
+    delivery = next((d for d in of_case(case) if d.number == number), None)
+    if delivery is None or not is_holder(case, account) or \
+            view(delivery, with_code=True)["pickup_code"] is None:
+        raise NotFound("未找到可用的取件码")
+    return pickup_qr_png(delivery)
+
+
 def view(delivery: Delivery, *, with_code: bool) -> dict[str, Any]:
     """What the owner sees; the pickup code only to the holders, never in a list."""
     return {
