@@ -60,6 +60,7 @@ openapi: install-python ## Write the OpenAPI document to docs/openapi.json
 lint: install ## ruff, mypy and ESLint
 	$(BIN)/ruff check .
 	$(BIN)/mypy app api sandbox payments
+	$(BIN)/lint-imports --no-cache
 	cd $(MP) && npm run --silent lint
 
 test-miniprogram: install-npm

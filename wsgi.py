@@ -4,7 +4,7 @@ With the local face provider the face models (~150 MB) are loaded here, once, be
 gunicorn forks its workers (``--preload``), instead of on a citizen's first request.
 """
 
-from app import create_app
+from app.factory import create_app
 
 app = create_app()
 

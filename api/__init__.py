@@ -13,8 +13,8 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from api import errors
-from app.errors import DomainError
 from app.extensions import csrf
+from app.kernel.errors import DomainError
 
 SWAGGER_STATIC = "/api/docs/static"
 

@@ -16,9 +16,9 @@ from api.schemas import (
     WechatLoginSchema,
 )
 from api.security import BEARER, citizen_required, current_citizen
-from app import crypto
 from app.accounts import service, tokens
 from app.extensions import client_ip, limiter
+from app.kernel import crypto
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="登录与令牌")
 

@@ -13,7 +13,7 @@ from flask import Response, jsonify
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
-from app.errors import DomainError
+from app.kernel.errors import DomainError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from api.security import (
     current_citizen,
     identity_claim_required,
 )
-from app.errors import IdentityClaimRequired
+from app.kernel.errors import IdentityClaimRequired
 from app.register import service
 
 blp = Blueprint("register", __name__, url_prefix="/api/register", description="不动产登记簿查询")

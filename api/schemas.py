@@ -86,7 +86,7 @@ class UtcDateTime(fields.DateTime):
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         if value is None:
             return None
-        from app.timeutil import as_utc
+        from app.kernel.timeutil import as_utc
 
         return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 

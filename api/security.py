@@ -9,8 +9,8 @@ from typing import Any, TypeVar, cast
 from flask import g, request
 
 from app.accounts.tokens import CitizenIdentity, authenticate
-from app.errors import Unauthenticated
 from app.identity import claims
+from app.kernel.errors import Unauthenticated
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -22,8 +22,8 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("load-reference-data")
     def load_reference_data() -> None:
         """Load business types, service halls and the next 14 days of slots (idempotent)."""
+        from app.kernel.timeutil import local_date
         from app.reference import load_reference_data as load
-        from app.timeutil import local_date
 
         click.echo(load(local_date()))
 
@@ -32,7 +32,7 @@ def register_cli(app: Flask) -> None:
     def generate_slots(days: int) -> None:
         """Create appointment slots for the coming working days (idempotent)."""
         from app.appointments.service import generate_slots as generate
-        from app.timeutil import local_date
+        from app.kernel.timeutil import local_date
 
         click.echo(f"slots created: {generate(local_date(), days)}")
 
@@ -46,11 +46,11 @@ def register_cli(app: Flask) -> None:
         """
         from flask import current_app
 
-        from app import audit
         from app.accounts.models import Account
-        from app.audit import ActorType, Channel
-        from app.db import db
         from app.identity import claims
+        from app.kernel import audit
+        from app.kernel.audit import ActorType, Channel
+        from app.kernel.db import db
 
         if current_app.config.get("APP_ENV") != "development":
             raise click.ClickException("dev-identity-claim is for development only")

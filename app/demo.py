@@ -23,10 +23,10 @@ from stdnum.cn import ric, uscc
 
 from app.accounts.models import Account
 from app.accounts.service import account_for_phone, account_for_wechat
-from app.audit import ActorType, Channel
 from app.cases import application
 from app.cases import service as cases
-from app.db import db
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
 from app.people import service as people
 from app.people.models import Person
 from app.services import wechat_api

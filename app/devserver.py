@@ -13,8 +13,8 @@ from pathlib import Path
 from flask_migrate import upgrade
 from werkzeug.serving import make_server, run_simple
 
-from app import create_app
-from app.settings import load_settings
+from app.factory import create_app
+from app.kernel.settings import load_settings
 
 
 def _start_sandbox(settings: dict) -> str:
@@ -41,8 +41,8 @@ def main() -> int:
     base = f"http://{settings['APP_HOST']}:{settings['APP_PORT']}"
     with app.app_context():
         from app.demo import already_loaded, load_demo
+        from app.kernel.timeutil import local_date
         from app.reference import load_reference_data
-        from app.timeutil import local_date
 
         upgrade()
         load_reference_data(local_date())

@@ -17,15 +17,13 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.kernel.wakeup import WAKE as _wake
+from app.kernel.wakeup import nudge
+
 logger = logging.getLogger(__name__)
 
 
-_wake = threading.Event()
-
-
-def nudge() -> None:
-    """Ask the worker for a pass now (after a payment or 登簿: the certificate is due)."""
-    _wake.set()
+__all__ = ["nudge", "run_once", "start_worker", "register_jobs_cli"]
 
 
 def run_once() -> dict[str, int]:
@@ -64,7 +62,7 @@ def _loop(app: Flask, interval: float, stop: threading.Event) -> None:
                 run_once()
             except Exception:  # keep the worker alive; the next pass retries
                 logger.exception("job pass failed")
-                from app.db import db
+                from app.kernel.db import db
 
                 db.session.rollback()
         _wake.wait(interval)

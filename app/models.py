@@ -2,7 +2,6 @@
 
 from app.accounts.models import Account, AuthSession, OtpChallenge, RefreshToken
 from app.appointments.models import Booking, ServiceHall, TimeSlot
-from app.audit import AuditRecord
 from app.cases.models import BusinessType, Case, CaseApplicant, CaseDocument, PropertyUnit
 from app.certificates.models import (
     Certificate,
@@ -12,7 +11,6 @@ from app.certificates.models import (
     CorrectionRequest,
 )
 from app.checks.models import CaseCheck
-from app.counters import Counter
 from app.deliveries.models import Delivery
 from app.ebills.models import EBill
 from app.fees.models import CaseFee
@@ -26,6 +24,8 @@ from app.identity.models import (
     RealnameCheck,
 )
 from app.institutions.models import Institution, InstitutionKey, InstitutionNonce
+from app.kernel.audit import AuditRecord
+from app.kernel.counters import Counter
 from app.links.models import ShortLink
 from app.materials.models import CaseMaterial
 from app.notifications.models import OutboxMessage

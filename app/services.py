@@ -12,18 +12,18 @@ from typing import TYPE_CHECKING, cast
 from flask import Flask, current_app
 
 if TYPE_CHECKING:
-    from app.ebills.issuer import EBillIssuer
     from app.integrations.courier import Courier
     from app.integrations.datasharing import DataSharing
+    from app.integrations.ebills import EBillIssuer
     from app.integrations.registry import PopulationRegistry
     from app.integrations.sms import SmsSender
     from app.integrations.wechat import WeChatApi
 
 
 def init_services(app: Flask) -> None:
-    from app.ebills.issuer import make_ebill_issuer
     from app.integrations.courier import make_courier
     from app.integrations.datasharing import make_data_sharing
+    from app.integrations.ebills import make_ebill_issuer
     from app.integrations.registry import make_population_registry
     from app.integrations.sms import make_sms_sender
     from app.integrations.wechat import make_wechat_api

@@ -18,9 +18,10 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from flask_migrate import upgrade
 
-from app import create_app, crypto
 from app.cases.service import load_business_types
-from app.settings import generate_dev_secrets
+from app.factory import create_app
+from app.kernel import crypto
+from app.kernel.settings import generate_dev_secrets
 from sandbox.testing import platform_settings_for, sandbox_settings, start_sandbox
 
 

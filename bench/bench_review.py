@@ -24,21 +24,21 @@ from typing import Any
 from flask_migrate import upgrade
 from PIL import Image
 
-from app import create_app
 from app.accounts.service import account_for_phone
 from app.cases import application
 from app.cases import service as cases
-from app.db import db
+from app.factory import create_app
 from app.identity import claims
+from app.kernel.db import db
+from app.kernel.settings import generate_dev_secrets
+from app.kernel.timeutil import local_date
 from app.materials import service as materials
 from app.people import service as people
 from app.reference import load_reference_data
 from app.register import service as register
 from app.review import service as review
-from app.settings import generate_dev_secrets
 from app.staff.models import StaffRole
 from app.staff.service import StaffIdentity, create_staff
-from app.timeutil import local_date
 from sandbox.testing import platform_settings_for, sandbox_settings, start_sandbox
 
 

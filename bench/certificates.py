@@ -57,10 +57,8 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import func, select, text
 
-from app import create_app
 from app.accounts.models import Account
 from app.accounts.service import account_for_phone
-from app.audit import AuditRecord
 from app.cases import application
 from app.cases import service as cases
 from app.cases.models import Case
@@ -68,23 +66,25 @@ from app.cases.workflow import CaseStatus
 from app.certificates import access_log, render, signing, viewing
 from app.certificates import service as certificates
 from app.certificates.models import Certificate, CertificateAccess, CertificateStatus
-from app.db import db
+from app.factory import create_app
 from app.fees import checkout
 from app.identity import claims
 from app.institutions import service as institutions
 from app.institutions.auth import sign_request
 from app.institutions.models import Institution, InstitutionKey
 from app.jobs import run_once
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
+from app.kernel.settings import generate_dev_secrets
+from app.kernel.timeutil import local_date
 from app.materials import service as materials
 from app.people import service as people
 from app.reference import load_reference_data
 from app.register import from_case
 from app.register import service as register
 from app.review import service as review
-from app.settings import generate_dev_secrets
 from app.staff.models import StaffRole
 from app.staff.service import StaffIdentity, create_staff
-from app.timeutil import local_date
 from bench.bench_review import scan, unit_number
 from sandbox.testing import platform_settings_for, sandbox_settings, start_sandbox
 

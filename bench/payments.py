@@ -42,24 +42,24 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import event, func, select, text
 
-from app import create_app
 from app.accounts.models import Account
 from app.accounts.service import account_for_phone
 from app.cases import application
 from app.cases import service as cases
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
-from app.db import db
+from app.factory import create_app
 from app.fees import checkout
 from app.identity import claims
+from app.kernel.db import db
+from app.kernel.settings import generate_dev_secrets
+from app.kernel.timeutil import local_date, utcnow
 from app.people import service as people
 from app.reference import load_reference_data
 from app.register import service as register
 from app.review import service as review
-from app.settings import generate_dev_secrets
 from app.staff.models import StaffRole
 from app.staff.service import StaffIdentity, create_staff
-from app.timeutil import local_date, utcnow
 from bench.bench_review import file_case, unit_number
 from payments.models import LedgerEntry, PaymentEvent, PaymentOrder
 from payments.service import new_out_trade_no, unbalanced_transactions

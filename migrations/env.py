@@ -37,7 +37,7 @@ target_db = current_app.extensions['migrate'].db
 
 def render_item(type_, obj, autogen_context):
     """Render our column types as their plain SQL types: migrations must not import app."""
-    if type_ == "type" and hasattr(obj, "impl") and type(obj).__module__ == "app.db":
+    if type_ == "type" and hasattr(obj, "impl") and type(obj).__module__ == "app.kernel.db":
         return "sa." + repr(obj.impl)
     return False
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Model, Money, UTCDateTime
-from app.timeutil import utcnow
+from app.kernel.db import Model, Money, UTCDateTime
+from app.kernel.timeutil import utcnow
 
 
 class OrderStatus(enum.StrEnum):

@@ -15,8 +15,8 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Select, select
 
-from app.db import db
-from app.timeutil import SHANGHAI, local_date, utcnow
+from app.kernel.db import db
+from app.kernel.timeutil import SHANGHAI, local_date, utcnow
 from payments.gateways.base import StatementLine
 from payments.models import (
     DifferenceKind,

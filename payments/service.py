@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from app.db import db
-from app.timeutil import local_date, utcnow
+from app.kernel.db import db
+from app.kernel.timeutil import local_date, utcnow
 from payments.gateways.base import (
     CreatedPayment,
     Gateway,

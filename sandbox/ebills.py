@@ -2,7 +2,7 @@
 
 Provincial platforms expose bill issuing to the collecting agencies' systems over HTTPS
 with an app id and signed requests; there is no national wire standard. This is the
-sandbox's protocol, shaped like them, and the one ``app/ebills/issuer.py`` speaks. The
+sandbox's protocol, shaped like them, and the one ``app/integrations/ebills.py`` speaks. The
 signature is the data-sharing platform's (sandbox/registry.py): the same four headers
 (``X-App-Key`` carries the app id, ``EBILL_APP_ID``; the key is ``EBILL_APP_SECRET``),
 verified by a :class:`~sandbox.registry.RequestVerifier` of its own (its own nonces).

@@ -19,8 +19,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from app import create_app
-from app.settings import generate_dev_secrets
+from app.factory import create_app
+from app.kernel.settings import generate_dev_secrets
 from sandbox.testing import platform_settings_for, sandbox_settings, start_sandbox
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -72,7 +72,7 @@ def _migrate_to_head(config: dict[str, Any]) -> None:
     with app.app_context():
         upgrade()
         load_business_types()
-        from app.db import db
+        from app.kernel.db import db
 
         db.engine.dispose()
 
@@ -128,7 +128,7 @@ def make_app(base_config: dict[str, Any], database_url: str, sandbox: Any) -> It
         return app
 
     yield factory
-    from app.db import db
+    from app.kernel.db import db
 
     for app in apps:
         with app.app_context():

@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import EncryptedText, Model, UTCDateTime
+from app.kernel.db import EncryptedText, Model, UTCDateTime
+from app.kernel.timeutil import utcnow
+from app.kernel.validators import mask_phone
 from app.people.models import Person
-from app.timeutil import utcnow
-from app.validators import mask_phone
 
 
 class Account(Model):

@@ -16,13 +16,13 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
 
-from app import crypto
 from app.accounts.models import OtpChallenge
-from app.db import db
-from app.errors import OtpDailyLimit, OtpInvalid, OtpLocked, OtpTooFrequent, SmsUnavailable
 from app.integrations.sms import SmsError
+from app.kernel import crypto
+from app.kernel.db import db
+from app.kernel.errors import OtpDailyLimit, OtpInvalid, OtpLocked, OtpTooFrequent, SmsUnavailable
+from app.kernel.timeutil import SHANGHAI, as_utc, local_date, utcnow
 from app.services import sms_sender
-from app.timeutil import SHANGHAI, as_utc, local_date, utcnow
 
 PHONE_PURPOSE = "phone"
 

@@ -6,15 +6,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app import audit, validators
 from app.accounts import otp
 from app.accounts.models import Account
 from app.accounts.tokens import TokenPair, start_session
-from app.audit import ActorType, Channel
-from app.db import db
-from app.errors import ValidationFailed, WeChatLoginFailed, WeChatUnavailable
 from app.integrations.wechat import WeChatCodeInvalid, WeChatError, WeChatSession
 from app.integrations.wechat import WeChatUnavailable as WeChatDown
+from app.kernel import audit, validators
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.errors import ValidationFailed, WeChatLoginFailed, WeChatUnavailable
 from app.services import wechat_api
 
 

@@ -16,12 +16,12 @@ from datetime import timedelta
 import jwt
 from flask import current_app
 
-from app import audit
 from app.accounts.models import Account, AuthSession, RefreshToken
-from app.audit import ActorType
-from app.db import db
-from app.errors import RefreshTokenInvalid, TokenExpired, TokenInvalid
-from app.timeutil import as_utc, utcnow
+from app.kernel import audit
+from app.kernel.audit import ActorType
+from app.kernel.db import db
+from app.kernel.errors import RefreshTokenInvalid, TokenExpired, TokenInvalid
+from app.kernel.timeutil import as_utc, utcnow
 
 _ALGORITHM = "HS256"
 _AUDIENCE = "bdc-citizen"

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Model, UTCDateTime
-from app.timeutil import utcnow
+from app.kernel.db import Model, UTCDateTime
+from app.kernel.timeutil import utcnow
 
 
 class ServiceHall(Model):

@@ -16,13 +16,13 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
-from app import audit
 from app.accounts.models import Account
 from app.appointments.models import Booking, ServiceHall, TimeSlot
-from app.audit import ActorType
-from app.db import db
-from app.errors import Conflict, NotFound, ValidationFailed
-from app.timeutil import SHANGHAI, as_utc, utcnow
+from app.kernel import audit
+from app.kernel.audit import ActorType
+from app.kernel.db import db
+from app.kernel.errors import Conflict, NotFound, ValidationFailed
+from app.kernel.timeutil import SHANGHAI, as_utc, utcnow
 
 HALLS_FILE = Path(__file__).with_name("halls.json")
 

@@ -19,15 +19,16 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from app import audit
 from app.accounts.models import Account
-from app.audit import ActorType
 from app.cases import form
 from app.cases.models import Case, CaseApplicant, CaseDocument
 from app.cases.service import get_case_for, get_or_create_unit, transition
 from app.cases.workflow import CaseStatus
-from app.db import db
-from app.errors import (
+from app.identity.claims import IdentityClaim
+from app.kernel import audit
+from app.kernel.audit import ActorType
+from app.kernel.db import db
+from app.kernel.errors import (
     CaseIncomplete,
     CaseNotEditable,
     ConfirmationRequiresOwnIdentity,
@@ -38,10 +39,9 @@ from app.errors import (
     NotFound,
     ValidationFailed,
 )
-from app.identity.claims import IdentityClaim
+from app.kernel.timeutil import utcnow
 from app.people import service as people
 from app.people.models import Person
-from app.timeutil import utcnow
 
 EDITABLE = frozenset({CaseStatus.DRAFT, CaseStatus.RETURNED})
 JOINT_SHARE = "共同共有"
@@ -473,8 +473,8 @@ ACTOR_LABELS = {"citizen": "申请人", "system": "系统", "staff": "工作人�
 
 
 def _timeline(case: Case) -> list[dict[str, Any]]:
-    from app.audit import AuditRecord
     from app.cases.workflow import CaseStatus as S
+    from app.kernel.audit import AuditRecord
     from app.review.models import Department
 
     status = S.DRAFT

@@ -16,8 +16,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from app import validators
-from app.timeutil import local_date
+from app.kernel import validators
+from app.kernel.timeutil import local_date
 
 APPLICANTS_SECTION = "parties"
 USES = ["住宅", "商业", "办公", "工业", "车位", "其他"]

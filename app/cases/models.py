@@ -10,9 +10,9 @@ from sqlalchemy import JSON, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.cases.workflow import CaseRules, CaseStatus, StepOrder
-from app.db import EncryptedJSON, Model, UTCDateTime
+from app.kernel.db import EncryptedJSON, Model, UTCDateTime
+from app.kernel.timeutil import utcnow
 from app.people.models import Person
-from app.timeutil import utcnow
 
 
 class PropertyUnit(Model):

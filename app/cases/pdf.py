@@ -28,7 +28,7 @@ from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
 from fpdf.fonts import FontFace, TTFFont
 from fpdf.util import Padding
 
-from app.timeutil import as_utc, format_local
+from app.kernel.timeutil import as_utc, format_local
 
 DEBIAN_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 DEBIAN_FONT_PACKAGE = "fonts-wqy-microhei"

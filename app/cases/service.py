@@ -11,16 +11,16 @@ from typing import Any
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import audit, validators
 from app.accounts.models import Account
-from app.audit import ActorType
 from app.cases.models import BusinessType, Case, CaseApplicant, PropertyUnit
 from app.cases.workflow import FINAL_STATUSES, CaseStatus, allowed_targets, can_move
-from app.counters import next_value
-from app.db import db
-from app.errors import CaseStateConflict, Conflict, NotFound, ValidationFailed
+from app.kernel import audit, validators
+from app.kernel.audit import ActorType
+from app.kernel.counters import next_value
+from app.kernel.db import db
+from app.kernel.errors import CaseStateConflict, Conflict, NotFound, ValidationFailed
+from app.kernel.timeutil import local_date, utcnow
 from app.people.models import Person
-from app.timeutil import local_date, utcnow
 
 BUSINESS_TYPES_FILE = Path(__file__).with_name("business_types.json")
 

@@ -43,10 +43,10 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
 
-from app.audit import AuditRecord
 from app.certificates.models import CertificateAccess
-from app.db import db
-from app.timeutil import utcnow
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app import audit
 from app.accounts.models import Account
-from app.audit import ActorType, Channel
 from app.cases.models import Case
 from app.certificates import service
 from app.certificates.models import (
@@ -28,9 +26,11 @@ from app.certificates.models import (
     CorrectionStatus,
 )
 from app.certificates.viewing import owned
-from app.db import db
-from app.errors import CaseStateConflict, NotFound, ValidationFailed
-from app.timeutil import utcnow
+from app.kernel import audit
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.errors import CaseStateConflict, NotFound, ValidationFailed
+from app.kernel.timeutil import utcnow
 from app.workdays.service import add_working_days, review_clock
 
 ANSWER_WITHIN_WORKING_DAYS = 1

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from app.audit import AuditRecord
 from app.cases.models import Case
 from app.certificates.corrections import revoke
 from app.certificates.models import Certificate, CertificateStatus
-from app.db import db
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
+from app.kernel.validators import mask_name
 from app.staff.models import StaffUser
-from app.validators import mask_name
 
 if TYPE_CHECKING:
     from app.register.models import Encumbrance

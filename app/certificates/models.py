@@ -8,8 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import EncryptedText, Model, UTCDateTime
-from app.timeutil import utcnow
+from app.kernel.db import EncryptedText, Model, UTCDateTime
+from app.kernel.timeutil import utcnow
 
 
 class CertificateStatus(enum.StrEnum):
@@ -24,7 +24,7 @@ class CertificateStatus(enum.StrEnum):
 
 class Certificate(Model):
     __tablename__ = "certificates"
-    # Serials come from app.counters ("certificate:<authority>:<year>:<kind>"): taken in
+    # Serials come from app.kernel.counters ("certificate:<authority>:<year>:<kind>"): taken in
     # the transaction that inserts the row, so a rolled-back issuance gives its number back.
     # One certificate per case and issue: a concurrent second issuance fails on
     # (case_id, reissue_no) and gives its number back the same way.

@@ -26,15 +26,15 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app import audit, counters
-from app.audit import ActorType, Channel
 from app.cases.models import Case, PropertyUnit
 from app.cases.service import transition
 from app.cases.workflow import CaseStatus, can_move
 from app.certificates.content import KIND_NUMBER_WORDS, CertificateContent, Holder
 from app.certificates.models import Certificate, CertificateHolder, CertificateStatus
-from app.db import db
-from app.timeutil import local_date, utcnow
+from app.kernel import audit, counters
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.timeutil import local_date, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -39,8 +39,8 @@ from app.cases.models import Case
 from app.cases.workflow import CaseStatus
 from app.certificates.content import KIND_TITLES, CertificateContent
 from app.certificates.models import Certificate, CertificateStatus
-from app.db import db
-from app.validators import mask_name
+from app.kernel.db import db
+from app.kernel.validators import mask_name
 
 DEFAULT_TTL = 2.0  # seconds; the bound for other processes (see the module's doc)
 MAX_ENTRIES = 20_000

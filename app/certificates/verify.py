@@ -238,7 +238,7 @@ def register_status_provider() -> StatusProvider:
 
     def status_of(number: str) -> StatusRecord | None:
         if not apps:
-            from app import create_app
+            from app.factory import create_app
 
             apps.append(create_app())
         with apps[0].app_context():
@@ -276,7 +276,7 @@ def main(argv: Sequence[str] | None = None, *, ca_cert_pem: str | None = None,
         print(f"无效 INVALID：无法读取文件 (cannot read {args.file}: {exc.strerror})")
         return 1
     if ca_cert_pem is None or status_of is None:
-        from app.settings import load_settings
+        from app.kernel.settings import load_settings
 
         settings = load_settings()
         ca_cert_pem = ca_cert_pem or settings["CERT_CA_CERT"]

@@ -30,10 +30,10 @@ from app.certificates.models import (
     CertificateStatus,
 )
 from app.certificates.service import content_of, qr_text
-from app.db import db
-from app.errors import NotFound
-from app.timeutil import format_local, utcnow
-from app.validators import mask_id_number, mask_name
+from app.kernel.db import db
+from app.kernel.errors import NotFound
+from app.kernel.timeutil import format_local, utcnow
+from app.kernel.validators import mask_id_number, mask_name
 
 if TYPE_CHECKING:
     from app.certificates.signing import PayloadFacts

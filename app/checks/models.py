@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Model, UTCDateTime
-from app.timeutil import utcnow
+from app.kernel.db import Model, UTCDateTime
+from app.kernel.timeutil import utcnow
 
 
 class CheckStatus(enum.StrEnum):

@@ -24,14 +24,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.audit import ActorType, Channel
 from app.cases.models import Case, CaseApplicant
 from app.cases.service import transition
 from app.cases.workflow import CaseStatus
 from app.checks.models import CaseCheck, CheckStatus
-from app.db import db
 from app.integrations.registry import RegistryError, RegistryUnavailable
-from app.timeutil import utcnow
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import EncryptedText, Model, UTCDateTime
-from app.timeutil import utcnow
+from app.kernel.db import EncryptedText, Model, UTCDateTime
+from app.kernel.timeutil import utcnow
 
 
 class DeliveryMethod(enum.StrEnum):

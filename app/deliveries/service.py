@@ -35,17 +35,12 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import audit
 from app.accounts.models import Account
-from app.audit import ActorType, Channel
 from app.cases.models import Case
 from app.certificates.content import KIND_TITLES
 from app.certificates.models import Certificate
-from app.crypto import lookup_hash
-from app.db import db
 from app.deliveries.models import AT_WINDOW, Delivery, DeliveryMethod, DeliveryStatus
 from app.ebills.models import EBill, EBillKind, EBillStatus
-from app.errors import NotFound
 from app.integrations.courier import (
     OP_DELIVERED,
     OP_RETURNED,
@@ -53,9 +48,14 @@ from app.integrations.courier import (
     CourierError,
     Parcel,
 )
+from app.kernel import audit
+from app.kernel.audit import ActorType, Channel
+from app.kernel.crypto import lookup_hash
+from app.kernel.db import db
+from app.kernel.errors import NotFound
+from app.kernel.timeutil import as_utc, format_local, utcnow
+from app.kernel.validators import mask_name, mask_phone
 from app.services import courier
-from app.timeutil import as_utc, format_local, utcnow
-from app.validators import mask_name, mask_phone
 from payments.models import OrderStatus, PaymentOrder
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def _recipient(case: Case) -> tuple[str, str]:
     """The first holder receives it; the phone given with the choice, else theirs on
     file, else their account's, else the case creator's."""
     from app.cases.application import HOLDER_ROLES
-    from app.validators import InvalidValue, mobile_phone
+    from app.kernel.validators import InvalidValue, mobile_phone
 
     holder = next(a for a in case.applicants
                   if a.role == HOLDER_ROLES.get(case.business_type_code))
@@ -311,7 +311,7 @@ def find_by_code(code: str) -> Delivery:
 
 def hand_over(code: str, staff_id: int) -> Delivery:
     """The clerk hands the documents over at the window (after checking the ID card)."""
-    from app.errors import Conflict
+    from app.kernel.errors import Conflict
 
     delivery = find_by_code(code)
     if delivery.status_enum not in AT_WINDOW:

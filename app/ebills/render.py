@@ -25,7 +25,7 @@ from fpdf.fonts import FontFace, TTFFont
 
 from app.cases.pdf import font_location
 from app.fees.service import yuan
-from app.timeutil import SHANGHAI, as_utc
+from app.kernel.timeutil import SHANGHAI, as_utc
 
 CREATOR = "不动产登记自助服务平台"
 TITLES = {"fiscal": "广东省非税收入电子票据", "tax": "中华人民共和国税收完税证明",

@@ -37,14 +37,14 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Account
 from app.cases.models import Case
-from app.db import db
-from app.ebills.issuer import BillLine, BillRequest, EBillIssuer
 from app.ebills.models import EBill, EBillKind, EBillStatus
 from app.ebills.render import BillDocument, render_document
 from app.fees.service import PAYER_ROLES
+from app.integrations.ebills import BillLine, BillRequest, EBillIssuer
+from app.kernel.db import db
+from app.kernel.timeutil import as_utc, utcnow
 from app.materials.service import storage
 from app.services import ebill_issuer
-from app.timeutil import as_utc, utcnow
 from payments.models import OrderStatus, PaymentOrder
 
 logger = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ def _attempt(bill_id: int) -> bool:
 
 
 def _expected(exc: Exception) -> bool:
-    from app.ebills.issuer import IssuerError
+    from app.integrations.ebills import IssuerError
     from app.materials.storage import StorageError
 
     return isinstance(exc, IssuerError | StorageError)

@@ -14,16 +14,17 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import audit
 from app.accounts.models import Account
-from app.audit import ActorType, Channel
 from app.cases.models import Case
 from app.cases.service import get_case_for, transition
 from app.cases.workflow import CaseStatus, can_move
-from app.db import db
-from app.errors import CaseStateConflict, NotFound, ValidationFailed
 from app.fees import service as fees
-from app.timeutil import utcnow
+from app.kernel import audit
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.errors import CaseStateConflict, NotFound, ValidationFailed
+from app.kernel.timeutil import utcnow
+from app.kernel.wakeup import nudge
 from payments import service as payments
 from payments.gateways.base import (
     Gateway,
@@ -135,8 +136,6 @@ def _settle(gateway_obj: Gateway, result: PaymentResult, source: str) -> payment
             return applied
     db.session.commit()
     if applied.newly_paid:
-        from app.jobs import nudge
-
         nudge()  # a register-first case's certificate is due now
     return applied
 
@@ -370,7 +369,7 @@ def daily_settlement(day: Any) -> list[Any]:
     """The settlement of one Beijing-time day, per department."""
     from datetime import datetime, time, timedelta
 
-    from app.timeutil import SHANGHAI
+    from app.kernel.timeutil import SHANGHAI
 
     start = datetime.combine(day, time.min, tzinfo=SHANGHAI)
     return payments.settlement(start, start + timedelta(days=1))

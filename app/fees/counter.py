@@ -3,12 +3,12 @@ before online payment, and for citizens who cannot pay online)."""
 
 from __future__ import annotations
 
-from app import audit
-from app.audit import ActorType, Channel
 from app.cases.models import Case
 from app.cases.service import transition
 from app.cases.workflow import CaseStatus
-from app.errors import ValidationFailed
+from app.kernel import audit
+from app.kernel.audit import ActorType, Channel
+from app.kernel.errors import ValidationFailed
 from app.staff.service import StaffIdentity
 
 

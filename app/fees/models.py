@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Model, Money, UTCDateTime
-from app.timeutil import utcnow
+from app.kernel.db import Model, Money, UTCDateTime
+from app.kernel.timeutil import utcnow
 
 
 class CaseFee(Model):

@@ -29,9 +29,9 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Account
 from app.cases.models import Case
-from app.db import db
 from app.ebills.models import EBill, EBillKind, EBillStatus
-from app.errors import NotFound
+from app.kernel.db import db
+from app.kernel.errors import NotFound
 from app.review.models import Department
 from payments.models import OrderStatus, PaymentOrder, Refund, RefundStatus
 

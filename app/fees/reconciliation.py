@@ -12,11 +12,11 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from app import audit
-from app.audit import ActorType, Channel
-from app.db import db
 from app.fees.checkout import gateways
-from app.timeutil import SHANGHAI, local_date, utcnow
+from app.kernel import audit
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.timeutil import SHANGHAI, local_date, utcnow
 from payments import reconcile as core
 from payments.gateways.base import GatewayError
 from payments.models import Reconciliation, ReconciliationStatus

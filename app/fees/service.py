@@ -27,9 +27,9 @@ from sqlalchemy import select
 
 from app.cases.form import PAPER_FORMS
 from app.cases.models import Case
-from app.db import db
 from app.fees.models import CaseFee
-from app.timeutil import utcnow
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 
 FEE_ITEMS_FILE = Path(__file__).with_name("fee_items.json")
 # Who pays the registration fee, per business type (the right holder, or the bank).

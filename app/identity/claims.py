@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from flask import current_app
 
-from app.errors import IdentityClaimExpired, IdentityClaimRequired
-from app.timeutil import utcnow
+from app.kernel.errors import IdentityClaimExpired, IdentityClaimRequired
+from app.kernel.timeutil import utcnow
 
 _AUDIENCE = "bdc-identity"
 _ALGORITHM = "HS256"

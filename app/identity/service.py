@@ -23,11 +23,21 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from app import audit, crypto, validators
 from app.accounts.models import Account
-from app.audit import ActorType
-from app.db import db
-from app.errors import (
+from app.identity import claims
+from app.identity.models import (
+    ConsentRecord,
+    CounterAppointment,
+    FaceChallenge,
+    FaceUnlock,
+    FaceVerification,
+    FrameHash,
+    RealnameCheck,
+)
+from app.kernel import audit, crypto, validators
+from app.kernel.audit import ActorType
+from app.kernel.db import db
+from app.kernel.errors import (
     ChallengeExpired,
     ChallengeInvalid,
     ChallengeUsed,
@@ -47,19 +57,9 @@ from app.errors import (
     WeChatUnavailable,
     WeChatVerificationPending,
 )
-from app.identity import claims
-from app.identity.models import (
-    ConsentRecord,
-    CounterAppointment,
-    FaceChallenge,
-    FaceUnlock,
-    FaceVerification,
-    FrameHash,
-    RealnameCheck,
-)
+from app.kernel.timeutil import SHANGHAI, as_utc, local_date, utcnow
 from app.people import service as people
 from app.services import population_registry, wechat_api
-from app.timeutil import SHANGHAI, as_utc, local_date, utcnow
 
 CONSENT_FILE = Path(__file__).with_name("consent.json")
 # Refusals about the upload itself rather than the face (kyc.reasons).

@@ -41,13 +41,13 @@ from flask import g, request
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from app import audit
-from app.audit import ActorType, Channel
-from app.db import db
-from app.errors import Forbidden, Unauthenticated
 from app.extensions import limiter
 from app.institutions.models import Institution, InstitutionKey, InstitutionNonce
-from app.timeutil import utcnow
+from app.kernel import audit
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.errors import Forbidden, Unauthenticated
+from app.kernel.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from app.errors import DomainError, ValidationFailed
 from app.institutions import service
 from app.institutions.models import SCOPES
+from app.kernel.errors import DomainError, ValidationFailed
 
 institutions_cli = AppGroup("institutions", help="接入机构（银行、中介、法院）与 API 密钥管理。")
 

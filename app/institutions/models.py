@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import EncryptedText, Model, UTCDateTime
-from app.timeutil import utcnow
+from app.kernel.db import EncryptedText, Model, UTCDateTime
+from app.kernel.timeutil import utcnow
 
 # What a key may do: check a certificate's status; read its full content (with the
 # owner's consent); read it on a recorded legal basis (courts, the authority itself).

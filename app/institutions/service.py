@@ -22,9 +22,7 @@ from typing import Any
 from limits import parse_many
 from sqlalchemy import select
 
-from app import audit
 from app.accounts.models import Account
-from app.audit import ActorType, Channel
 from app.certificates import access_log, status_cache, viewing
 from app.certificates.content import KIND_TITLES
 from app.certificates.models import (
@@ -33,12 +31,14 @@ from app.certificates.models import (
     CertificateHolder,
     CertificateStatus,
 )
-from app.db import db
-from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.institutions.auth import ScopeMissing
 from app.institutions.models import SCOPES, Institution, InstitutionKey
-from app.timeutil import as_utc, utcnow
-from app.validators import InvalidValue, mask_id_number, unified_social_credit_code
+from app.kernel import audit
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.kernel.timeutil import as_utc, utcnow
+from app.kernel.validators import InvalidValue, mask_id_number, unified_social_credit_code
 
 KINDS = {"bank": "银行", "agency": "中介机构", "court": "法院", "government": "政府部门"}
 DEFAULT_RATE_LIMIT = "60 per minute"

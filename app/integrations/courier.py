@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from app.integrations.registry import is_loopback_url
-from app.settings import SettingsError
+from app.kernel.settings import SettingsError
 
 logger = logging.getLogger(__name__)
 

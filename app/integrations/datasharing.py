@@ -37,7 +37,7 @@ from app.integrations.registry import (
     read_envelope,
     signed_headers,
 )
-from app.validators import mask_id_number, mask_name
+from app.kernel.validators import mask_id_number, mask_name
 
 logger = logging.getLogger(__name__)
 

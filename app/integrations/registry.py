@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from app.settings import SettingsError
-from app.validators import mask_id_number, mask_name
+from app.kernel.settings import SettingsError
+from app.kernel.validators import mask_id_number, mask_name
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111 import models as sms_models
 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
-from app.settings import SettingsError
+from app.kernel.settings import SettingsError
 
 logger = logging.getLogger(__name__)
 

@@ -24,14 +24,14 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 
-from app import audit, crypto
 from app.accounts import otp
 from app.accounts.models import Account
-from app.audit import ActorType, Channel
-from app.db import db
+from app.kernel import audit, crypto
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.timeutil import as_utc, utcnow
 from app.links.models import LinkPurpose, ShortLink
 from app.people.models import Person
-from app.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ def verify_code(link: ShortLink, code: str) -> Account:
     first sight), with the open counted. OtpInvalid / OtpLocked propagate (audited).
     The caller starts the session and commits."""
     from app.accounts.service import account_for_phone
-    from app.errors import OtpInvalid, OtpLocked
+    from app.kernel.errors import OtpInvalid, OtpLocked
 
     phone = phone_on_file(link)
     if phone is None:

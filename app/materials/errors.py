@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.errors import DomainError
+from app.kernel.errors import DomainError
 
 
 class MaterialItemUnknown(DomainError):

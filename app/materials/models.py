@@ -9,8 +9,8 @@ from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.cases.models import Case
-from app.db import Model, UTCDateTime
-from app.timeutil import utcnow
+from app.kernel.db import Model, UTCDateTime
+from app.kernel.timeutil import utcnow
 
 
 class MaterialStatus(enum.StrEnum):

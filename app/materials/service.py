@@ -10,14 +10,15 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import audit
 from app.accounts.models import Account
-from app.audit import ActorType
 from app.cases.models import Case
 from app.cases.service import get_case_for
 from app.cases.workflow import CaseStatus
-from app.db import db
-from app.errors import CaseNotEditable, CaseStateConflict, NotFound
+from app.kernel import audit
+from app.kernel.audit import ActorType
+from app.kernel.db import db
+from app.kernel.errors import CaseNotEditable, CaseStateConflict, NotFound
+from app.kernel.timeutil import utcnow
 from app.materials import content
 from app.materials.errors import (
     MaterialContentMismatch,
@@ -29,7 +30,6 @@ from app.materials.errors import (
 )
 from app.materials.models import CaseMaterial, MaterialStatus
 from app.materials.storage import FileStorage, make_storage
-from app.timeutil import utcnow
 
 EDITABLE_STATUSES = frozenset({CaseStatus.DRAFT, CaseStatus.RETURNED})
 

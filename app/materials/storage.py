@@ -28,10 +28,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from app.crypto import CryptoNotConfigured, _decode_key
-from app.errors import ServiceUnavailable
 from app.integrations.registry import is_loopback_url
-from app.settings import SettingsError
+from app.kernel.crypto import CryptoNotConfigured, _decode_key
+from app.kernel.errors import ServiceUnavailable
+from app.kernel.settings import SettingsError
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 

@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from app.accounts.models import Account
 from app.appointments.models import Booking, TimeSlot
-from app.db import db
+from app.kernel.db import db
+from app.kernel.timeutil import SHANGHAI, as_utc, local_date, utcnow
 from app.notifications import service
-from app.timeutil import SHANGHAI, as_utc, local_date, utcnow
 
 REMIND_FROM = time(9, 0)  # local time from which tomorrow's bookings are reminded
 LOOK_EVERY = timedelta(minutes=5)

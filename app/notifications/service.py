@@ -29,13 +29,16 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app import audit, crypto
 from app.accounts.models import Account
-from app.audit import ActorType, Channel
-from app.db import db
-from app.errors import Conflict, NotFound
 from app.integrations.sms import SmsError, SmsUnavailable, mask_phone
 from app.integrations.wechat import WeChatError
+from app.kernel import audit, crypto
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.errors import Conflict, NotFound
+from app.kernel.settings import SettingsError
+from app.kernel.timeutil import SHANGHAI, as_utc, local_date, utcnow
+from app.kernel.wakeup import nudge
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.templates import (
     LINK_VARIABLE,
@@ -45,8 +48,6 @@ from app.notifications.templates import (
 )
 from app.people.models import Person
 from app.services import sms_sender, wechat_api
-from app.settings import SettingsError
-from app.timeutil import SHANGHAI, as_utc, local_date, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -508,7 +509,5 @@ def resend(message_id: int, staff_id: int) -> OutboxMessage:
                  after={"status": message.status, "template": message.template,
                         "channel": message.channel})
     db.session.commit()
-    from app.jobs import nudge
-
     nudge()
     return message

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import EncryptedText, Model, UTCDateTime
-from app.timeutil import utcnow
-from app.validators import mask_id_number, mask_name, mask_phone
+from app.kernel.db import EncryptedText, Model, UTCDateTime
+from app.kernel.timeutil import utcnow
+from app.kernel.validators import mask_id_number, mask_name, mask_phone
 
 
 class PersonKind(enum.StrEnum):

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app import audit, crypto, validators
 from app.accounts.models import Account
-from app.audit import ActorType
-from app.db import db
-from app.errors import IdentityMismatch, ValidationFailed
+from app.kernel import audit, crypto, validators
+from app.kernel.audit import ActorType
+from app.kernel.db import db
+from app.kernel.errors import IdentityMismatch, ValidationFailed
+from app.kernel.timeutil import utcnow
 from app.people.models import Person, PersonKind
-from app.timeutil import utcnow
 
 ID_NUMBER_PURPOSE = "resident_id"
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from app.cases import application
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus, can_move
-from app.errors import CaseStateConflict, ValidationFailed
+from app.kernel.errors import CaseStateConflict, ValidationFailed
 from app.review import service as review
 from app.review.models import Department, TaskStatus
 from app.staff.service import StaffIdentity
@@ -87,7 +87,7 @@ def _discharge(case: Case, current: list[Encumbrance], staff: StaffIdentity) -> 
     """注销登簿: the mortgage ends and its 不动产登记证明 is revoked, in one transaction
     (the revocation is added first; the discharge's status change commits both)."""
     from app.certificates.lifecycle import revoke_for_discharge
-    from app.db import db
+    from app.kernel.db import db
     from app.register import service as register
 
     mortgage = _mortgage_to_discharge(case, current)

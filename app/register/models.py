@@ -13,9 +13,9 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Model, Money, UTCDateTime
+from app.kernel.db import Model, Money, UTCDateTime
+from app.kernel.timeutil import utcnow
 from app.people.models import Person
-from app.timeutil import utcnow
 
 
 class RegisterEntry(Model):

@@ -16,15 +16,15 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
-from app import audit
-from app.audit import ActorType
 from app.cases.models import Case, PropertyUnit
 from app.cases.service import transition
 from app.cases.workflow import CaseStatus, can_move
-from app.db import db
-from app.errors import CaseStateConflict, Conflict, NotFound, ValidationFailed
+from app.kernel import audit
+from app.kernel.audit import ActorType
+from app.kernel.db import db
+from app.kernel.errors import CaseStateConflict, Conflict, NotFound, ValidationFailed
+from app.kernel.timeutil import utcnow
 from app.register.models import Encumbrance, RegisterEntry, RegisterOwner
-from app.timeutil import utcnow
 
 SOLE, JOINT, BY_SHARES = "单独所有", "共同共有", "按份共有"
 JOINT_SHARE = "共同共有"

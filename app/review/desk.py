@@ -9,15 +9,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.audit import ActorType, Channel
 from app.cases import application, form
 from app.cases.models import Case
 from app.cases.service import transition
 from app.cases.workflow import CaseStatus, can_move
 from app.checks import service as checks
-from app.db import db
-from app.errors import CaseStateConflict, NotFound, ValidationFailed
 from app.fees import service as fees
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.errors import CaseStateConflict, NotFound, ValidationFailed
 from app.register.from_case import can_register
 from app.review import service as review
 from app.review.models import Department

@@ -21,15 +21,15 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
-from app import audit
 from app.accounts.models import Account
-from app.audit import ActorType, Channel
 from app.cases import application
 from app.cases.models import Case
 from app.cases.service import transition
 from app.cases.workflow import CaseStatus
-from app.db import db
-from app.errors import (
+from app.kernel import audit
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.errors import (
     CaseStateConflict,
     Conflict,
     Forbidden,
@@ -39,10 +39,10 @@ from app.errors import (
     TaskNotClaimed,
     ValidationFailed,
 )
+from app.kernel.timeutil import local_date, utcnow
 from app.review.models import Department, ReviewNote, ReviewTask, TaskStatus
 from app.staff.models import StaffRole
 from app.staff.service import StaffIdentity
-from app.timeutil import local_date, utcnow
 from app.workdays.service import Clock, add_working_days, review_clock
 
 SYSTEM: dict[str, Any] = {"actor_type": ActorType.SYSTEM, "actor_id": "review",

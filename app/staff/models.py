@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import EncryptedText, Model, UTCDateTime
-from app.timeutil import utcnow
+from app.kernel.db import EncryptedText, Model, UTCDateTime
+from app.kernel.timeutil import utcnow
 
 
 class StaffRole(enum.StrEnum):

@@ -23,20 +23,20 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app import audit, crypto, validators
-from app.audit import ActorType, AuditRecord, Channel
-from app.db import db
-from app.errors import (
+from app.kernel import audit, crypto, validators
+from app.kernel.audit import ActorType, AuditRecord, Channel
+from app.kernel.db import db
+from app.kernel.errors import (
     Conflict,
     Forbidden,
     NotFound,
     Unauthenticated,
     ValidationFailed,
 )
-from app.paging import PageNumbers
+from app.kernel.paging import PageNumbers
+from app.kernel.timeutil import as_utc, utcnow
 from app.staff import totp
 from app.staff.models import StaffRole, StaffRoleGrant, StaffUser
-from app.timeutil import as_utc, utcnow
 
 ENTITY = "staff_user"
 MIN_PASSWORD_LENGTH = 12

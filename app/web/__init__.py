@@ -26,7 +26,7 @@ def render_error(status: int, message: str | None) -> Any:
 
 
 def init_web(app: Flask) -> None:
-    from app.timeutil import format_local
+    from app.kernel.timeutil import format_local
 
     app.jinja_env.filters["local_time"] = format_local
     from app.web.admin import bp as admin_bp

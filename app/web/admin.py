@@ -39,10 +39,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.audit import Channel
-from app.errors import DomainError, ValidationFailed
 from app.extensions import limiter
 from app.identity import service as identity_service
+from app.kernel.audit import Channel
+from app.kernel.errors import DomainError, ValidationFailed
 from app.staff import service
 from app.staff.models import StaffRole
 from app.staff.service import (

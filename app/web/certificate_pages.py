@@ -13,19 +13,19 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, or_, select
 from stdnum.cn import uscc
 
-from app import audit
-from app.audit import ActorType, Channel
 from app.cases.models import Case
 from app.certificates import corrections, lifecycle, viewing
 from app.certificates.content import KIND_TITLES, Holder
 from app.certificates.models import Certificate, CorrectionOutcome, CorrectionRequest
 from app.certificates.service import content_of
-from app.db import db
-from app.errors import DomainError, NotFound, ValidationFailed
-from app.paging import PageNumbers
+from app.kernel import audit
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.errors import DomainError, NotFound, ValidationFailed
+from app.kernel.paging import PageNumbers
+from app.kernel.validators import mask_id_number, mask_name
 from app.people.models import Person
 from app.staff.models import StaffRole
-from app.validators import mask_id_number, mask_name
 from app.web.admin import _describe, bp, staff_required
 from app.web.review_pages import CsrfForm
 

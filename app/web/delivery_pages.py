@@ -11,9 +11,9 @@ from wtforms import StringField
 from wtforms.validators import DataRequired
 
 from app.cases.models import Case
-from app.db import db
 from app.deliveries import service
-from app.errors import DomainError
+from app.kernel.db import db
+from app.kernel.errors import DomainError
 from app.staff.models import StaffRole
 from app.web.admin import bp, staff_required
 

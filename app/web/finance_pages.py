@@ -11,11 +11,11 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.db import db
 from app.fees import reconciliation
 from app.fees.service import yuan
+from app.kernel.db import db
+from app.kernel.timeutil import local_date
 from app.staff.models import StaffRole
-from app.timeutil import local_date
 from app.web.admin import bp, staff_required
 from app.web.review_pages import CsrfForm
 from payments.models import Reconciliation

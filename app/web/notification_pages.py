@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.errors import DomainError
+from app.kernel.errors import DomainError
 from app.notifications import service
 from app.notifications.models import OutboxStatus
 from app.staff.models import StaffRole

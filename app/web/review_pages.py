@@ -14,12 +14,13 @@ from flask import flash, g, redirect, render_template, request, send_file, url_f
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
-from app import audit
-from app.audit import ActorType, Channel
 from app.cases.workflow import CaseStatus
 from app.checks import service as checks
-from app.errors import DomainError, NotFound
 from app.fees import counter
+from app.kernel import audit
+from app.kernel.audit import ActorType, Channel
+from app.kernel.errors import DomainError, NotFound
+from app.kernel.wakeup import nudge
 from app.notifications import service as notifications
 from app.register import from_case
 from app.review import desk, service
@@ -162,8 +163,6 @@ def review_register(task_id: int) -> ResponseReturnValue:
     if CsrfForm().validate_on_submit():
         case = desk.find_case_by_id(task.case_id)
         _act(lambda: from_case.register_case(case.case_number, g.staff), "登簿完成，已写入登记簿")
-        from app.jobs import nudge
-
         nudge()  # a pay-first case's certificate is due now
     return _back(task_id)
 
@@ -182,7 +181,7 @@ def review_reject(task_id: int) -> ResponseReturnValue:
 @bp.get("/cases/<case_number>/materials/<int:material_id>/<kind>")
 @staff_required(*CASE_READERS)
 def staff_material_file(case_number: str, material_id: int, kind: str) -> ResponseReturnValue:
-    from app.db import db
+    from app.kernel.db import db
     from app.materials import service as materials
 
     case = desk.find_case(case_number)
@@ -257,7 +256,7 @@ def case_counter_payment(case_number: str) -> ResponseReturnValue:
 @bp.get("/calendar")
 @staff_required(StaffRole.SUPERVISOR)
 def calendar_month() -> ResponseReturnValue:
-    from app.timeutil import local_date
+    from app.kernel.timeutil import local_date
     from app.workdays import service as workdays
 
     today = local_date()
@@ -351,7 +350,7 @@ def refund_decide(refund_id: int, decision: str) -> ResponseReturnValue:
 def _settlement_day() -> Any:
     from datetime import date as date_type
 
-    from app.timeutil import local_date
+    from app.kernel.timeutil import local_date
 
     try:
         return date_type.fromisoformat(request.args.get("date", ""))

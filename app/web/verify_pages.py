@@ -16,8 +16,8 @@ from flask.typing import ResponseReturnValue
 
 from app.certificates import viewing
 from app.certificates.status_cache import CertificateFacts
-from app.errors import NotFound
 from app.extensions import limiter
+from app.kernel.errors import NotFound
 
 bp = Blueprint("verify", __name__)
 

@@ -17,8 +17,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from app.audit import Channel
-from app.errors import DomainError, ValidationFailed
+from app.kernel.audit import Channel
+from app.kernel.errors import DomainError, ValidationFailed
 from app.workdays import service
 from app.workdays.service import DaySource
 

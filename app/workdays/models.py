@@ -7,8 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Model, UTCDateTime
-from app.timeutil import utcnow
+from app.kernel.db import Model, UTCDateTime
+from app.kernel.timeutil import utcnow
 
 
 class CalendarDay(Model):

@@ -27,11 +27,11 @@ import chinese_calendar
 from flask import g, has_app_context
 from sqlalchemy import select
 
-from app import audit
-from app.audit import ActorType, Channel
-from app.db import db
-from app.errors import ValidationFailed
-from app.timeutil import SHANGHAI, as_utc, utcnow
+from app.kernel import audit
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.errors import ValidationFailed
+from app.kernel.timeutil import SHANGHAI, as_utc, utcnow
 from app.workdays.models import CalendarDay
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ CONTEXT = "cases.form_data"
 
 
 def _protector():
-    from app.crypto import protector  # configured by create_app before migrations run
+    from app.kernel.crypto import protector  # configured by create_app before migrations run
 
     return protector()
 

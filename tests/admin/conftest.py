@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.timeutil import utcnow
+from app.kernel.timeutil import utcnow
 from tests.admin.factories import Clock
 
 

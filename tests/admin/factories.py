@@ -11,11 +11,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from app.audit import AuditRecord
-from app.db import db
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from app.staff import service
 from app.staff.models import StaffRole, StaffUser
-from app.timeutil import utcnow
 
 PASSWORD = "Lattice-Harbour-42"
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import audit
-from app.audit import AuditRecord
-from app.db import db
+from app.kernel import audit
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
 from app.staff import service
 from app.staff.models import StaffRole
 from tests.admin.factories import log_in, make_staff, text

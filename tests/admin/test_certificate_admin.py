@@ -12,10 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.audit import AuditRecord
 from app.certificates import corrections
 from app.certificates.models import Certificate, CertificateAccess
-from app.db import db
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
 from app.people import service as people
 from app.staff.models import StaffRole
 from tests.admin.factories import log_in, make_staff, text
@@ -175,7 +175,7 @@ def test_the_corrections_of_a_certificate_are_shown(make_app: Any, app: Flask) -
 
     from app.accounts.service import account_for_phone
     from app.certificates.models import CorrectionRequest
-    from app.timeutil import utcnow
+    from app.kernel.timeutil import utcnow
 
     owner = people.register_natural_person(*OWNER)
     account = account_for_phone("+8613800000001", "sms")

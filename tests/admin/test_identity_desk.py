@@ -8,10 +8,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.accounts.models import Account
-from app.db import db
 from app.identity import service as identity
+from app.kernel.db import db
+from app.kernel.timeutil import local_date
 from app.staff.models import StaffRole
-from app.timeutil import local_date
 from tests.admin.factories import audit_records, log_in, make_staff, post_form, text
 from tests.helpers import wechat_login
 

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.db import db
+from app.kernel.db import db
 from app.staff import service
 from tests.admin.factories import (
     Clock,

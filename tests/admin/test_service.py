@@ -9,8 +9,8 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 
-from app.db import db
-from app.errors import Conflict, Forbidden, ValidationFailed
+from app.kernel.db import db
+from app.kernel.errors import Conflict, Forbidden, ValidationFailed
 from app.staff import service
 from app.staff.models import StaffRole
 from tests.admin.factories import (

@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy import select, text
 
 from app.accounts.models import OtpChallenge
-from app.db import db
+from app.kernel.db import db
 from tests.helpers import bearer, last_sms_code, sms_login
 
 PHONE = "13800000009"

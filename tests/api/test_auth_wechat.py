@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from app.accounts.models import Account
-from app.db import db
+from app.kernel.db import db
 from tests.helpers import bearer, wechat_code, wechat_login
 
 

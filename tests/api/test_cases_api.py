@@ -4,10 +4,10 @@ import json
 import re
 
 from app.accounts.models import Account
-from app.audit import AuditRecord, Channel
 from app.cases import service as cases
 from app.cases.models import Case
-from app.db import db
+from app.kernel.audit import AuditRecord, Channel
+from app.kernel.db import db
 from app.people import service as people
 from tests.helpers import bearer, wechat_login
 

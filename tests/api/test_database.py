@@ -10,14 +10,14 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app import audit
-from app.audit import AuditAppendOnly, AuditRecord
 from app.cases import service as cases
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
-from app.counters import next_value
-from app.db import db
-from app.errors import Conflict
+from app.kernel import audit
+from app.kernel.audit import AuditAppendOnly, AuditRecord
+from app.kernel.counters import next_value
+from app.kernel.db import db
+from app.kernel.errors import Conflict
 from tests.helpers import wechat_login
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Text, select, type_coerce
 
-from app.db import EncryptedText, db
 from app.demo import CITIZENS, STAFF, already_loaded, load_demo
+from app.kernel.db import EncryptedText, db
 from tests.helpers import bearer, sms_login, wechat_login
 
 

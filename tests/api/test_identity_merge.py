@@ -3,9 +3,9 @@
 import pytest
 
 from app.accounts.models import Account
-from app.audit import Channel
-from app.db import db
-from app.errors import IdentityMismatch, ValidationFailed
+from app.kernel.audit import Channel
+from app.kernel.db import db
+from app.kernel.errors import IdentityMismatch, ValidationFailed
 from app.people import service as people
 from tests.helpers import bearer, sms_login, wechat_login
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from app.accounts.models import Account
 from app.cases.models import Case
-from app.db import db
 from app.identity import claims
+from app.kernel.db import db
 from app.people import service as people
 from app.register import service as register
 from app.review.models import ReviewTask

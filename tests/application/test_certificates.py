@@ -13,8 +13,8 @@ from app.cases.workflow import CaseStatus
 from app.certificates import verify
 from app.certificates.models import Certificate
 from app.certificates.service import issue_due, status_of
-from app.db import db
 from app.jobs import run_once
+from app.kernel.db import db
 from tests.admin.factories import make_staff
 from tests.application.flow import Citizen, Reviewer, case_row, flashes
 from tests.application.test_payment_flow import (  # noqa: F401 - fixtures

@@ -9,10 +9,10 @@ from sqlalchemy import update
 
 from app.cases.workflow import CaseStatus
 from app.checks.models import CaseCheck
-from app.db import db
 from app.jobs import run_once
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from app.staff.models import StaffRole
-from app.timeutil import utcnow
 from tests.admin.factories import log_in, make_staff
 from tests.application.flow import Citizen, case_row, fill_resale, legacy_owner
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.audit import AuditRecord
 from app.cases.workflow import CaseStatus
-from app.db import db
-from app.errors import DomainError
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
+from app.kernel.errors import DomainError
 from app.review import service
 from app.staff.models import StaffRole
 from app.staff.service import StaffIdentity

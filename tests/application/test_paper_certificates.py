@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from app.audit import AuditRecord
 from app.cases.workflow import CaseStatus
-from app.db import db
 from app.deliveries import service as deliveries
 from app.deliveries.models import Delivery
 from app.jobs import run_once
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from app.staff.models import StaffRole
-from app.timeutil import utcnow
 from tests.admin.factories import csrf_token, log_in, make_staff
 from tests.application.flow import Citizen, Reviewer, case_row, fill_resale, flashes
 from tests.application.test_payment_flow import (  # noqa: F401 - fixtures

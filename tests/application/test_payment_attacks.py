@@ -24,11 +24,11 @@ import requests
 from sqlalchemy import create_engine, func, select, update
 
 from app.accounts.models import Account
-from app.audit import AuditRecord
 from app.cases.workflow import CaseStatus
-from app.db import db
 from app.fees.checkout import decide_refund, gateways, query_open_orders, request_refund
-from app.timeutil import utcnow
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from payments.models import LedgerEntry, PaymentEvent, PaymentOrder
 from payments.service import allocations, unbalanced_transactions
 from sandbox.alipay import generate_key_pair, load_private_key, rsa2_sign, sign_content

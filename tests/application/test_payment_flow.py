@@ -13,9 +13,9 @@ import requests
 from sqlalchemy import select, update
 
 from app.cases.workflow import CaseStatus
-from app.db import db
 from app.jobs import run_once
-from app.timeutil import utcnow
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from payments.models import PaymentEvent, PaymentOrder
 from payments.service import allocations, unbalanced_transactions
 from tests.application.flow import (
@@ -228,7 +228,7 @@ def test_the_daily_settlement_splits_payments_and_refunds_by_department(
         app: Any, make_app: Any, client: Any, buyer: Citizen, seller: Citizen,
         reviewers: dict[str, Reviewer], sandbox: Any) -> None:
     from app.fees.checkout import decide_refund, request_refund
-    from app.timeutil import local_date
+    from app.kernel.timeutil import local_date
     from tests.admin.factories import log_in, make_staff, make_supervisor
 
     number, _ = _paid_by_wechat(client, buyer, seller, reviewers, sandbox)

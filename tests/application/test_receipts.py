@@ -10,8 +10,8 @@ import requests
 from sqlalchemy import select
 
 from app.cases.workflow import CaseStatus
-from app.db import db
 from app.fees.receipts import mask_transaction_id
+from app.kernel.db import db
 from payments.models import PaymentOrder
 from tests.application import flow
 from tests.application.flow import Citizen, Reviewer, case_row, fill_resale, legacy_owner

@@ -11,10 +11,10 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from app.db import db
 from app.fees.checkout import decide_refund, gateways, request_refund
 from app.fees.reconciliation import reconcile, reconcile_due
-from app.timeutil import SHANGHAI, local_date, utcnow
+from app.kernel.db import db
+from app.kernel.timeutil import SHANGHAI, local_date, utcnow
 from payments import reconcile as core
 from payments.models import (
     DifferenceKind,

@@ -7,10 +7,10 @@ from typing import Any
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from app.audit import AuditRecord
 from app.cases.workflow import CaseStatus
-from app.db import db
 from app.jobs import run_once
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
 from app.register.service import current_entry
 from app.staff.models import StaffRole
 from tests.admin.factories import csrf_token, log_in, make_staff

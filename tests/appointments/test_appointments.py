@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from app.appointments import service
 from app.appointments.models import TimeSlot
-from app.db import db
-from app.timeutil import local_date
+from app.kernel.db import db
+from app.kernel.timeutil import local_date
 from tests.helpers import bearer, wechat_login
 
 

@@ -13,12 +13,12 @@ from flask import Flask
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import OperationalError
 
-from app.audit import AuditRecord
 from app.certificates import access_log
 from app.certificates.models import Certificate, CertificateAccess
-from app.db import db
 from app.jobs import run_once
-from app.timeutil import utcnow
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from tests.application.flow import Citizen
 from tests.certificates.test_status_cache import sign
 from tests.institutions import conftest as institutions

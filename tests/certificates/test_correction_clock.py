@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from app.certificates.corrections import ANSWER_WITHIN_WORKING_DAYS
-from app.timeutil import SHANGHAI
+from app.kernel.timeutil import SHANGHAI
 from app.workdays.service import add_working_days, review_clock
 
 

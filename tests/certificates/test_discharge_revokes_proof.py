@@ -11,13 +11,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app.audit import AuditRecord
 from app.cases.workflow import CaseStatus
 from app.certificates import verify
 from app.certificates.models import Certificate
 from app.certificates.service import issue_due, status_of
-from app.db import db
-from app.errors import Conflict
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
+from app.kernel.errors import Conflict
 from app.notifications.models import OutboxMessage
 from app.register import service as register_service
 from app.register.service import encumbrances_on

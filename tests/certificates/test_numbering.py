@@ -21,7 +21,7 @@ from app.cases.workflow import CaseStatus
 from app.certificates import service
 from app.certificates.content import sample_content
 from app.certificates.models import Certificate
-from app.db import db
+from app.kernel.db import db
 
 CASES = 50
 

@@ -20,8 +20,8 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from app.certificates import render, signing, verify
 from app.certificates.content import CertificateContent, Holder, sample_content
-from app.certificates.keys import generate_dev_keys
-from app.settings import DEFAULTS
+from app.kernel.devkeys import generate_dev_keys
+from app.kernel.settings import DEFAULTS
 
 FONT = str(DEFAULTS["CJK_FONT_PATH"])
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -398,7 +398,7 @@ def test_command_end_to_end(tmp_path: Path, content: CertificateContent, pdf: by
            "PYTHONPATH": str(PROJECT_ROOT)}
     for key in ("CERT_CA_CERT", "CERT_SIGNING_CERT", "CERT_SIGNING_KEY", "DATABASE_URL"):
         env.pop(key, None)
-    from app.settings import load_settings
+    from app.kernel.settings import load_settings
 
     settings = load_settings(environ=env)  # creates tmp_path/dev-secrets.json
     path = tmp_path / "certificate.pdf"

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text, update
 from app.certificates import access_log, signing, status_cache
 from app.certificates.corrections import revoke
 from app.certificates.models import Certificate, CertificateAccess, CertificateStatus
-from app.db import db
+from app.kernel.db import db
 from tests.application.flow import Citizen
 from tests.institutions import conftest as institutions
 from tests.institutions.helpers import OWNER, Bank, issue_certificate

@@ -18,11 +18,11 @@ from werkzeug.serving import make_server
 
 from app.cases.workflow import CaseStatus
 from app.certificates.models import Certificate
-from app.db import db
 from app.jobs import run_once
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from app.links import service as links
 from app.links.models import ShortLink
-from app.timeutil import utcnow
 from tests.application import conftest as application
 from tests.application.flow import Citizen, Reviewer, case_row, flashes
 from tests.application.test_payment_flow import _assessed

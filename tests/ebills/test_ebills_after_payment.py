@@ -18,12 +18,12 @@ from flask import current_app
 from pypdf import PdfReader
 from sqlalchemy import select, text, update
 
-from app.db import db
-from app.ebills.issuer import make_ebill_issuer
 from app.ebills.models import EBill
 from app.ebills.service import issue_due, issue_for_order
+from app.integrations.ebills import make_ebill_issuer
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from app.materials.service import storage
-from app.timeutil import utcnow
 from payments.models import PaymentOrder
 from tests import helpers
 from tests.application import flow

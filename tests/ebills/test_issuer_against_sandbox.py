@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from app.ebills.issuer import (
+from app.integrations.ebills import (
     BillLine,
     BillRequest,
     HttpEBillIssuer,
@@ -21,7 +21,7 @@ from app.ebills.issuer import (
     make_ebill_issuer,
 )
 from app.integrations.registry import signed_headers
-from app.settings import SettingsError
+from app.kernel.settings import SettingsError
 from sandbox.testing import platform_settings_for
 from tests import helpers
 
@@ -186,7 +186,7 @@ def test_settings_are_checked() -> None:
 
 
 def test_the_credentials_are_threaded_like_the_other_sandbox_credentials(sandbox: Any) -> None:
-    from app.settings import SANDBOX_CREDENTIAL_KEYS, generate_dev_secrets
+    from app.kernel.settings import SANDBOX_CREDENTIAL_KEYS, generate_dev_secrets
     from sandbox.app import create_sandbox_app
     from sandbox.settings import REQUIRED_KEYS, SandboxSettingsError
     from sandbox.testing import sandbox_settings

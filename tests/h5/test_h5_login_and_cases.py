@@ -11,8 +11,8 @@ from sqlalchemy import select
 from app.accounts.models import AuthSession
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
-from app.db import db
 from app.fees.models import CaseFee
+from app.kernel.db import db
 from tests.links.support import (
     LI,
     ZHANG,

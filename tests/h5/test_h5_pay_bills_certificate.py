@@ -22,14 +22,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from app import crypto
 from app.accounts.models import Account
 from app.cases.workflow import CaseStatus
 from app.certificates import corrections
 from app.certificates.models import Certificate, CertificateAccess
-from app.db import db
 from app.ebills.models import EBill
 from app.jobs import run_once
+from app.kernel import crypto
+from app.kernel.db import db
 from app.links import service as links
 from app.people.models import Person
 from app.web.h5 import pay as h5_pay

@@ -12,7 +12,6 @@ from urllib.parse import quote, urlencode
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.audit import AuditRecord
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
 from app.certificates import access_log
@@ -23,8 +22,9 @@ from app.certificates.models import (
     CertificateHolder,
     CertificateStatus,
 )
-from app.db import db
 from app.institutions.auth import sign_request
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
 
 OWNER = ("张三", "440402198801010018")
 CO_OWNER = ("李四", "440402199003150029")

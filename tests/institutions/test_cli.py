@@ -9,8 +9,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.certificates.models import Certificate
-from app.db import db
 from app.institutions.models import Institution, InstitutionKey
+from app.kernel.db import db
 from tests.institutions.helpers import Bank
 
 

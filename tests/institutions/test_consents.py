@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 
 from app.certificates.models import Certificate, CertificateConsent, CertificateStatus
-from app.db import db
 from app.institutions.models import Institution
+from app.kernel.db import db
 from tests.application.flow import Citizen
 from tests.institutions.helpers import Bank, assert_refused
 

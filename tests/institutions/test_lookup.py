@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from app.certificates.models import Certificate, CertificateConsent, CertificateStatus
-from app.db import db
-from app.timeutil import utcnow
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from tests.application.flow import Citizen
 from tests.institutions.helpers import (
     OWNER,

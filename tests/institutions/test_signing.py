@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select
 
 from app.certificates.models import Certificate
-from app.db import db
 from app.institutions import service
 from app.institutions.auth import canonical_query, canonical_string, sign_request
 from app.institutions.models import Institution, InstitutionNonce
-from app.timeutil import utcnow
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from tests.institutions.helpers import API, Bank, accesses, assert_refused
 
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 from PIL import Image
 from sqlalchemy import select
 
-from app.audit import AuditRecord
-from app.db import db
 from app.identity.models import ConsentRecord, FaceVerification, FrameHash
-from app.timeutil import local_date
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
+from app.kernel.timeutil import local_date
 from tests.helpers import bearer, wechat_login
 from tests.kyc_api.conftest import ZHANG_ID, burst_b64, ready_for_challenge
 

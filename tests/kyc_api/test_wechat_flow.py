@@ -3,8 +3,8 @@ result trusted only from WeChat's queryverifyinfo (the sandbox emulates both end
 
 from sqlalchemy import select
 
-from app.db import db
 from app.identity.models import FaceVerification
+from app.kernel.db import db
 from tests.helpers import bearer, sms_login, wechat_login
 from tests.kyc_api.conftest import ready_for_challenge
 

@@ -13,11 +13,11 @@ from werkzeug.test import TestResponse
 
 from app.accounts.models import Account
 from app.accounts.service import account_for_phone
-from app.audit import AuditRecord
 from app.cases import service as cases
 from app.cases.models import Case
 from app.certificates.models import Certificate
-from app.db import db
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
 from app.people import service as people
 
 ZHANG = ("13800000001", "张三", "440402198801010018")

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy import text as sql
 
 from app.accounts.models import Account, AuthSession
-from app.db import db
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from app.links import service as links
 from app.links.models import ShortLink
-from app.timeutil import utcnow
 from tests.links.support import (
     LI,
     ZHANG,

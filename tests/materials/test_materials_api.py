@@ -8,11 +8,11 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import select
 
-from app.audit import AuditRecord
 from app.cases import service as cases
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
-from app.db import db
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
 from tests.helpers import bearer, wechat_login
 from tests.materials import files
 

@@ -24,6 +24,7 @@ import requests
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
+from app.kernel.settings import SettingsError, load_settings
 from app.materials.storage import (
     MAGIC,
     EncryptedStorage,
@@ -36,7 +37,6 @@ from app.materials.storage import (
     StorageUnavailable,
     make_storage,
 )
-from app.settings import SettingsError, load_settings
 from tests.helpers import bearer, wechat_login
 from tests.materials import files
 from tests.materials.test_materials_api import fetch, new_case, upload
@@ -459,7 +459,7 @@ def test_materials_uploaded_through_the_api_are_stored_encrypted_in_the_bucket(
 
 def test_an_upload_while_the_storage_is_down_is_a_503_and_saves_nothing(
         make_app, instance_dir, config):
-    from app.db import db
+    from app.kernel.db import db
     from app.materials.models import CaseMaterial
 
     dead = {key: value for key, value in config.items() if key.startswith("STORAGE_")}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from app.kernel.settings import SettingsError
 from app.materials.storage import (
     MAGIC,
     DiskStorage,
@@ -20,7 +21,6 @@ from app.materials.storage import (
     derive_file_key,
     make_storage,
 )
-from app.settings import SettingsError
 
 DATA_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
 MARKER = b"ID-CARD-PHOTO-\xe5\xbc\xa0\xe4\xb8\x89-440402199001010018"

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
-from app.db import db
+from app.kernel.db import db
+from app.kernel.timeutil import SHANGHAI
 from app.notifications.models import OutboxMessage
-from app.timeutil import SHANGHAI
 from tests.application.flow import Citizen, citizen_by_sms, citizen_by_wechat
 
 _serials = itertools.count(1)

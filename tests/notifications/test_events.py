@@ -10,11 +10,11 @@ from flask import Flask
 from app.accounts.models import Account
 from app.appointments.models import Booking, ServiceHall, TimeSlot
 from app.certificates import corrections
-from app.db import db
+from app.kernel.db import db
+from app.kernel.timeutil import SHANGHAI
 from app.links import service as links
 from app.notifications import reminders, service
 from app.staff.models import StaffRole
-from app.timeutil import SHANGHAI
 from tests.admin.factories import make_staff
 from tests.application.flow import Citizen
 from tests.institutions.helpers import issue_certificate

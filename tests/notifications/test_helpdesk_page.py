@@ -7,8 +7,8 @@ from typing import Any
 from flask import Flask
 
 from app.accounts.models import Account
-from app.db import db
 from app.integrations.sms import MemorySmsSender
+from app.kernel.db import db
 from app.notifications import service
 from app.notifications.models import OutboxStatus
 from app.staff.models import StaffRole

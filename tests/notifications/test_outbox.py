@@ -13,13 +13,13 @@ from sqlalchemy import select, update
 
 from app.accounts.models import Account
 from app.cases.models import Case
-from app.db import db
 from app.integrations.sms import SmsReceipt, SmsUnavailable
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from app.links import service as links
 from app.notifications import service
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.templates import LINK_VARIABLE
-from app.timeutil import utcnow
 from tests.application.flow import Citizen
 from tests.institutions.helpers import issue_certificate
 from tests.notifications.conftest import make_case, messages, notices

@@ -11,11 +11,11 @@ import pytest
 from flask import Flask
 
 from app.accounts.models import Account
-from app.db import db
+from app.kernel.db import db
+from app.kernel.settings import SettingsError
+from app.kernel.timeutil import SHANGHAI, as_utc
 from app.notifications import service
 from app.notifications.models import OutboxStatus
-from app.settings import SettingsError
-from app.timeutil import SHANGHAI, as_utc
 from tests.application.flow import Citizen
 from tests.notifications.conftest import make_case, messages, notices, shanghai
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.kernel.settings import DEFAULTS, load_settings
 from app.notifications.templates import (
     LINK_VARIABLE,
     TEMPLATES_FILE,
@@ -20,7 +21,6 @@ from app.notifications.templates import (
     sms_template_ids,
     wechat_template_ids,
 )
-from app.settings import DEFAULTS, load_settings
 from sandbox import tencent_sms
 from sandbox.settings import DEFAULT_SMS_TEMPLATE_IDS
 

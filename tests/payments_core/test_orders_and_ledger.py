@@ -16,9 +16,9 @@ from sqlalchemy import delete, select
 
 from app.accounts.service import account_for_phone
 from app.cases import service as cases
-from app.db import db
 from app.fees.models import CaseFee
-from app.timeutil import utcnow
+from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from payments import service as payments
 from payments.gateways.base import CreatedPayment, PaymentResult, TradeState
 from payments.models import LedgerEntry, OrderItem, OrderStatus, PaymentEvent, PaymentOrder

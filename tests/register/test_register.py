@@ -6,13 +6,13 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts.models import Account
-from app.audit import AuditRecord, Channel
 from app.cases import service as cases
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
-from app.db import db
-from app.errors import CaseStateConflict, Conflict, ValidationFailed
 from app.identity import claims
+from app.kernel.audit import AuditRecord, Channel
+from app.kernel.db import db
+from app.kernel.errors import CaseStateConflict, Conflict, ValidationFailed
 from app.people import service as people
 from app.register import service as register
 from app.register.models import RegisterEntry

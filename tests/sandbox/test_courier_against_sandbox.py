@@ -20,7 +20,7 @@ from app.integrations.courier import (
     make_courier,
     msg_digest,
 )
-from app.settings import SettingsError
+from app.kernel.settings import SettingsError
 from sandbox.testing import platform_settings_for
 
 

@@ -31,7 +31,7 @@ from app.integrations.registry import (
     RegistryUnavailable,
     sign_request,
 )
-from app.settings import SettingsError
+from app.kernel.settings import SettingsError
 from sandbox.datasharing import SEED_FILE, SERVICES, load_seed
 from sandbox.registry import SEED_FILE as REGISTRY_SEED_FILE
 from sandbox.registry import signature
@@ -303,7 +303,7 @@ def test_the_seeds_have_valid_check_digits_and_are_the_registrys_demo_persons() 
 
 
 def test_the_seeded_unit_number_is_valid_for_the_platform() -> None:
-    from app.validators import unit_number
+    from app.kernel.validators import unit_number
 
     assert unit_number(SEIZED_UNIT).value == SEIZED_UNIT
     assert unit_number(FREE_UNIT).value == FREE_UNIT

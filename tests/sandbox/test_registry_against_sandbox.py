@@ -20,7 +20,7 @@ from app.integrations.registry import (
     make_population_registry,
     sign_request,
 )
-from app.settings import SettingsError
+from app.kernel.settings import SettingsError
 from sandbox.registry import SEED_FILE, load_seed, signature
 from sandbox.testing import RunningSandbox, start_sandbox
 

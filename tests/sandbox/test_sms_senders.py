@@ -11,7 +11,7 @@ from app.integrations.sms import (
     make_sms_sender,
     mask_phone,
 )
-from app.settings import SettingsError
+from app.kernel.settings import SettingsError
 
 TENCENT_CONFIG = {
     "SMS_PROVIDER": "tencent",

@@ -2,8 +2,8 @@
 
 import pytest
 
-from app.crypto import DataProtector, DecryptionFailed
-from app.settings import new_key
+from app.kernel.crypto import DataProtector, DecryptionFailed
+from app.kernel.settings import new_key
 
 
 @pytest.fixture

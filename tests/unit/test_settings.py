@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from app.settings import SettingsError, load_settings
+from app.kernel.settings import SettingsError, load_settings
 
 
 def test_environment_overrides_defaults_with_types(tmp_path):

@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 from stdnum.cn import ric
 
-from app import validators
-from app.validators import InvalidValue
+from app.kernel import validators
+from app.kernel.validators import InvalidValue
 
 
 def with_check_digit(first17: str) -> str:

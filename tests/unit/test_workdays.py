@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
-from app.audit import AuditRecord
-from app.db import db
-from app.timeutil import SHANGHAI
+from app.kernel.audit import AuditRecord
+from app.kernel.db import db
+from app.kernel.timeutil import SHANGHAI
 from app.workdays import service
 from app.workdays.cli import register_cli
 from app.workdays.models import CalendarDay

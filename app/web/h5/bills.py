@@ -17,11 +17,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from app.cases.models import Case
-from app.db import db
 from app.ebills.models import EBill
-from app.errors import NotFound
 from app.fees import receipts
 from app.fees.service import yuan
+from app.kernel.db import db
+from app.kernel.errors import NotFound
 from app.web.h5 import bp
 from app.web.h5 import session as h5
 from app.web.h5.pay import case_for_page, case_path, settled_order

@@ -27,12 +27,12 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import StringField, TextAreaField
 
-from app.audit import Channel
 from app.cases.models import Case
 from app.certificates import corrections, viewing
 from app.certificates.models import Certificate, CertificateHolder, CertificateStatus
-from app.db import db
-from app.errors import CaseStateConflict, NotFound, ValidationFailed
+from app.kernel.audit import Channel
+from app.kernel.db import db
+from app.kernel.errors import CaseStateConflict, NotFound, ValidationFailed
 from app.links.models import LinkPurpose
 from app.web.h5 import bp
 from app.web.h5 import session as h5

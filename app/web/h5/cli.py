@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import click
 
-from app.audit import Channel
-from app.db import db
+from app.kernel.audit import Channel
+from app.kernel.db import db
 from app.links import service as links
 from app.links.models import LinkPurpose
 from app.web.h5 import bp

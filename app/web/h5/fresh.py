@@ -13,13 +13,13 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from app import audit, crypto
 from app.accounts import otp
-from app.audit import ActorType, Channel
-from app.db import db
-from app.errors import OtpDailyLimit, OtpInvalid, OtpLocked, OtpTooFrequent, SmsUnavailable
 from app.extensions import client_ip
-from app.validators import mask_phone
+from app.kernel import audit, crypto
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.errors import OtpDailyLimit, OtpInvalid, OtpLocked, OtpTooFrequent, SmsUnavailable
+from app.kernel.validators import mask_phone
 from app.web.h5 import bp
 from app.web.h5 import session as h5
 from app.web.h5.views import ButtonForm, CodeForm, code_ip_limit, verify_ip_limit

@@ -30,15 +30,15 @@ from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from wtforms import StringField
 
-from app.audit import Channel
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
-from app.db import db
-from app.errors import CaseStateConflict, NotFound
 from app.fees import checkout
 from app.fees.service import citizen_fees, yuan
-from app.timeutil import as_utc, utcnow
-from app.validators import mask_phone
+from app.kernel.audit import Channel
+from app.kernel.db import db
+from app.kernel.errors import CaseStateConflict, NotFound
+from app.kernel.timeutil import as_utc, utcnow
+from app.kernel.validators import mask_phone
 from app.web.h5 import bp
 from app.web.h5 import session as h5
 from app.web.h5.fresh import ask_for_code

@@ -29,16 +29,16 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, Se
 from flask.typing import ResponseReturnValue
 from sqlalchemy import exists, or_, select
 
-from app import audit
 from app.accounts import tokens
 from app.accounts.models import Account, AuthSession
-from app.audit import ActorType, Channel
 from app.cases.models import Case, CaseApplicant
-from app.db import db
-from app.errors import NotFound
+from app.kernel import audit
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.errors import NotFound
+from app.kernel.timeutil import as_utc, utcnow
 from app.links import service as links
 from app.links.models import LinkPurpose, ShortLink
-from app.timeutil import as_utc, utcnow
 
 COOKIE_NAME = "bdc_h5"
 COOKIE_SALT = "bdc-h5-session"

@@ -29,14 +29,15 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from app import crypto
 from app.accounts import otp
 from app.accounts.service import account_for_phone, normalise_phone
-from app.audit import Channel
 from app.cases.workflow import CaseStatus
-from app.crypto import DecryptionFailed
-from app.db import db
-from app.errors import (
+from app.extensions import client_ip, limiter
+from app.kernel import crypto
+from app.kernel.audit import Channel
+from app.kernel.crypto import DecryptionFailed
+from app.kernel.db import db
+from app.kernel.errors import (
     DomainError,
     OtpDailyLimit,
     OtpInvalid,
@@ -45,11 +46,10 @@ from app.errors import (
     SmsUnavailable,
     ValidationFailed,
 )
-from app.extensions import client_ip, limiter
+from app.kernel.timeutil import utcnow
+from app.kernel.validators import mask_phone
 from app.links import service as links
 from app.links.models import LinkPurpose, ShortLink
-from app.timeutil import utcnow
-from app.validators import mask_phone
 from app.web import ERROR_TITLES
 from app.web.h5 import bp
 from app.web.h5 import session as h5

@@ -15,9 +15,29 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from app.notifications.templates import sms_template_ids, wechat_template_ids
+import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from app.kernel.devkeys import CERT_KEY_SETTINGS, generate_dev_keys
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Every message's text and template ids (app/notifications loads and checks it in full;
+# the settings read only the ids, as the sandbox does, by path).
+MESSAGE_TEMPLATES_FILE = PROJECT_ROOT / "app" / "notifications" / "templates.yaml"
+
+
+def message_template_ids(channel: str, path: Path = MESSAGE_TEMPLATES_FILE) -> dict[str, str]:
+    """Logical template name → id: ``channel`` is an SMS provider (``tencent``) or
+    ``wechat`` (the subscribe-message template)."""
+    templates = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("templates") or {}
+    ids: dict[str, str] = {}
+    for name, spec in templates.items():
+        if channel == "wechat":
+            value = ((spec or {}).get("wechat") or {}).get("template_id")
+        else:
+            value = (((spec or {}).get("sms") or {}).get("ids") or {}).get(channel)
+        if value:
+            ids[name] = str(value)
+    return ids
 
 DEFAULTS: dict[str, Any] = {
     "APP_ENV": "development",  # development | test | production
@@ -71,9 +91,9 @@ DEFAULTS: dict[str, Any] = {
     "TENCENT_SMS_SCHEME": "https",
     # Template ids by logical name, from app/notifications/templates.yaml (a JSON
     # environment value replaces the whole mapping).
-    "SMS_TEMPLATE_IDS": sms_template_ids("tencent"),
+    "SMS_TEMPLATE_IDS": message_template_ids("tencent"),
     # WeChat subscribe-message template ids, by the same logical names.
-    "WECHAT_TEMPLATE_IDS": wechat_template_ids(),
+    "WECHAT_TEMPLATE_IDS": message_template_ids("wechat"),
     # Notifications (docs/notifications.md): at most this many SMS a phone per day (Asia/
     # Shanghai; 0: no cap), none in quiet hours ("off": none); verification codes exempt.
     "SMS_DAILY_CAP_PER_PHONE": 10,
@@ -254,8 +274,6 @@ def _digits(n: int) -> str:
 
 
 def generate_dev_secrets() -> dict[str, str]:
-    from app.certificates.keys import CERT_KEY_SETTINGS, generate_dev_keys
-
     values = {key: new_key() for key in SECRET_KEYS if key not in CERT_KEY_SETTINGS}
     values.update(generate_dev_keys())
     app_private, app_public = _rsa_pair()

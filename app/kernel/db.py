@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from app import crypto
-from app.timeutil import as_utc
+from app.kernel import crypto
+from app.kernel.timeutil import as_utc
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import JSON, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Model, UTCDateTime, db
-from app.timeutil import utcnow
+from app.kernel.db import Model, UTCDateTime, db
+from app.kernel.timeutil import utcnow
 
 
 class Channel(enum.StrEnum):

@@ -40,8 +40,8 @@ from app.integrations.registry import (
     read_envelope,
     signed_headers,
 )
-from app.settings import SettingsError
-from app.validators import mask_name
+from app.kernel.settings import SettingsError
+from app.kernel.validators import mask_name
 
 logger = logging.getLogger(__name__)
 

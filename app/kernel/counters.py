@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Model, db, upsert_statement
+from app.kernel.db import Model, db, upsert_statement
 
 
 class Counter(Model):
