@@ -41,7 +41,7 @@ def violations(path: Path) -> list[tuple[int, str]]:
             found.append((node.lineno, "setattr(…, 'status', …)"))
         for target in targets:
             if _is_status_target(target):
-                found.append((node.lineno, ast.unparse(target) + " = …"))
+                found.append((getattr(node, "lineno", 0), ast.unparse(target) + " = …"))
     return found
 
 

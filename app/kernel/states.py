@@ -53,7 +53,7 @@ class StateMachine(Generic[S]):
             self.edges = {edge: always for edge in edges}
 
     def can(self, current: S | str, target: S | str, context: Any = None) -> bool:
-        condition = self.edges.get((current, target))  # type: ignore[call-overload]
+        condition = self.edges.get((current, target))  # type: ignore[arg-type]
         return condition is not None and condition(context)
 
     def targets(self, current: S | str, context: Any = None) -> list[S]:
