@@ -15,6 +15,7 @@ from api.schemas import (
     CaseFormSchema,
     CaseSchema,
     FeesSchema,
+    RatingSchema,
 )
 from api.security import (
     BEARER,
@@ -24,13 +25,18 @@ from api.security import (
     identity_claim_required,
 )
 from app.cases import application, service
-from app.cases.models import Case
+from app.usecases import citizen_cases
+from app.usecases.citizen_cases import OnCase
 
 blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="我的办件")
 
 
-def _detail(case: Case) -> dict[str, Any]:
-    return application.citizen_detail(case, current_citizen().account)
+def _detail(found: OnCase) -> dict[str, Any]:
+    return citizen_cases.detail(found.case, found.party)
+
+
+def _case_detail(case_number: str) -> dict[str, Any]:
+    return citizen_cases.case_detail(current_citizen().account, case_number)
 
 
 @blp.route("", methods=["GET"])
@@ -60,7 +66,7 @@ def create_case(body: dict[str, Any]) -> Any:
         prefix=current_app.config["CASE_NUMBER_PREFIX"],
         unit_number=body.get("unit_number"), location=body.get("location"),
     )
-    return _detail(case)
+    return _case_detail(case.case_number)
 
 
 @blp.route("/<case_number>", methods=["GET"])
@@ -70,7 +76,7 @@ def create_case(body: dict[str, Any]) -> Any:
 @blp.doc(security=BEARER)
 def get_case(case_number: str) -> Any:
     """办件详情与进度"""
-    return _detail(service.get_case_for(current_citizen().account, case_number))
+    return _case_detail(case_number)
 
 
 @blp.route("/<case_number>/submit", methods=["POST"])
@@ -88,7 +94,7 @@ def submit_case(case_number: str) -> Any:
     数据共享平台自动核查；核查通过即受理并进入各部门并联审核。
     """
     identity = current_citizen()
-    return _detail(application.submit(identity.account, case_number, identity.channel))
+    return _detail(citizen_cases.submit(identity.account, case_number, identity.channel))
 
 
 @blp.route("/<case_number>/withdraw", methods=["POST"])
@@ -99,7 +105,7 @@ def submit_case(case_number: str) -> Any:
 def withdraw_case(case_number: str) -> Any:
     """撤回办件"""
     identity = current_citizen()
-    return _detail(service.withdraw(identity.account, case_number, identity.channel))
+    return _detail(citizen_cases.withdraw(identity.account, case_number, identity.channel))
 
 
 @blp.route("/<case_number>/form", methods=["GET"])
@@ -126,8 +132,8 @@ def save_form_section(section: str, case_number: str) -> Any:
     """保存申请表的一个部分（整部分提交，服务器校验后保存为草稿）"""
     identity = current_citizen()
     payload = request.get_json(silent=True)
-    case = application.save_section(identity.account, case_number, section, payload,
-                                    identity.channel)
+    case = citizen_cases.save_form_section(identity.account, case_number, section, payload,
+                                           identity.channel)
     return application.form_view(case)
 
 
@@ -139,9 +145,9 @@ def save_form_section(section: str, case_number: str) -> Any:
 def add_applicant(body: dict[str, Any], case_number: str) -> Any:
     """添加申请人（单位申请人须填写代表其确认的办理人）"""
     identity = current_citizen()
-    case = application.add_applicant(identity.account, case_number,
-                                     application.NewApplicant(**body), identity.channel)
-    return _detail(case)
+    return _detail(citizen_cases.add_applicant(identity.account, case_number,
+                                               application.NewApplicant(**body),
+                                               identity.channel))
 
 
 @blp.route("/<case_number>/applicants/<int:applicant_id>", methods=["DELETE"])
@@ -151,8 +157,8 @@ def add_applicant(body: dict[str, Any], case_number: str) -> Any:
 def remove_applicant(case_number: str, applicant_id: int) -> Any:
     """删除申请人"""
     identity = current_citizen()
-    return _detail(application.remove_applicant(identity.account, case_number, applicant_id,
-                                                identity.channel))
+    return _detail(citizen_cases.remove_applicant(identity.account, case_number, applicant_id,
+                                                  identity.channel))
 
 
 @blp.route("/<case_number>/confirm", methods=["POST"])
@@ -164,8 +170,8 @@ def remove_applicant(case_number: str, applicant_id: int) -> Any:
 def confirm_case(case_number: str) -> Any:
     """申请人确认申请内容（每名申请人在本人账号中、凭有效的身份核验凭证确认）"""
     identity = current_citizen()
-    return _detail(application.confirm(identity.account, g.identity_claim, case_number,
-                                       identity.channel))
+    return _detail(citizen_cases.confirm(identity.account, g.identity_claim, case_number,
+                                         identity.channel))
 
 
 @blp.route("/<case_number>/application.pdf", methods=["GET"])
@@ -188,3 +194,17 @@ def case_fees(case_number: str) -> Any:
     from app.fees.service import citizen_fees
 
     return citizen_fees(service.get_case_for(current_citizen().account, case_number))
+
+
+@blp.route("/<case_number>/rating", methods=["POST"])
+@citizen_required
+@blp.arguments(RatingSchema)
+@blp.response(201, RatingSchema)
+@blp.alt_response(403, description="您不是本办件的当事人（ACTION_NOT_ALLOWED）")
+@blp.alt_response(409, description="办件未办结，或您已评价过")
+@blp.doc(security=BEARER)
+def rate_case(body: dict[str, Any], case_number: str) -> Any:
+    """评价办件服务（好差评：5 非常满意 … 1 非常不满意；每名当事人一次，办结后）"""
+    identity = current_citizen()
+    return citizen_cases.rate(identity.account, case_number, body["score"],
+                              body.get("comment"), identity.channel)

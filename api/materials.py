@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 from api.schemas import StrictSchema, UtcDateTime
 from api.security import BEARER, citizen_required, current_citizen
 from app.materials import service
+from app.usecases import citizen_cases
 
 blp = Blueprint(
     "materials", __name__, url_prefix="/api/cases/<case_number>/materials",
@@ -107,7 +108,7 @@ def upload_material(form: dict[str, Any], files: dict[str, Any], case_number: st
     """上传一项材料（wx.uploadFile：name 为 file，formData 为 item、role）"""
     identity = current_citizen()
     upload = files["file"]
-    return service.upload(
+    return citizen_cases.upload_material(
         identity.account, case_number, item=form["item"], role=form["role"],
         filename=form.get("filename") or upload.filename, stream=upload.stream,
         channel=identity.channel,
@@ -122,7 +123,7 @@ def upload_material(form: dict[str, Any], files: dict[str, Any], case_number: st
 @blp.doc(security=BEARER)
 def list_materials(case_number: str) -> Any:
     """材料清单与已上传材料"""
-    return service.case_materials_view(current_citizen().account, case_number)
+    return citizen_cases.materials_view(current_citizen().account, case_number)
 
 
 @blp.route("/<int:material_id>", methods=["DELETE"])
@@ -134,7 +135,8 @@ def list_materials(case_number: str) -> Any:
 def withdraw_material(case_number: str, material_id: int) -> None:
     """撤回一份材料"""
     identity = current_citizen()
-    service.withdraw(identity.account, case_number, material_id, identity.channel)
+    citizen_cases.withdraw_material(identity.account, case_number, material_id,
+                                    identity.channel)
 
 
 @blp.route("/<int:material_id>/file", methods=["GET"])
@@ -145,7 +147,8 @@ def withdraw_material(case_number: str, material_id: int) -> None:
 @blp.doc(security=BEARER)
 def material_file(case_number: str, material_id: int) -> Any:
     """下载材料文件"""
-    return _send(service.read_file(current_citizen().account, case_number, material_id))
+    return _send(citizen_cases.read_material_file(current_citizen().account, case_number,
+                                                  material_id))
 
 
 @blp.route("/<int:material_id>/thumbnail", methods=["GET"])
@@ -155,4 +158,5 @@ def material_file(case_number: str, material_id: int) -> Any:
 @blp.doc(security=BEARER)
 def material_thumbnail(case_number: str, material_id: int) -> Any:
     """材料缩略图（JPEG）"""
-    return _send(service.read_thumbnail(current_citizen().account, case_number, material_id))
+    return _send(citizen_cases.read_material_thumbnail(current_citizen().account, case_number,
+                                                       material_id))

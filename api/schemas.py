@@ -157,16 +157,24 @@ class ReviewStateSchema(StrictSchema):
 class CaseDetailSchema(CaseSchema):
     applicants = fields.List(fields.Nested(ApplicantSchema))
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    party_role = fields.String(metadata={
+        "description": "您在本办件中的身份：filer 申请提交人 / co_applicant 其他申请人 / "
+                       "agent 经办人"})
+    party_role_label = fields.String()
     allowed_actions = fields.List(fields.String(), metadata={
-        "description": "edit / confirm / submit / withdraw"})
+        "description": "您现在可以进行的操作（各渠道只显示这些）：edit、upload_materials、"
+                       "confirm、submit、pay、view_certificate、request_correction、"
+                       "track_delivery、rate、withdraw（docs/policies.md）",
+        "example": ["pay", "withdraw"]})
     returned_items = fields.List(fields.Nested(ReturnedItemSchema))
     checks = fields.List(fields.Nested(CheckSchema))
     review = fields.List(fields.Nested(ReviewStateSchema))
     due_at = UtcDateTime(allow_none=True)
     clock_label = fields.String(allow_none=True)
     materials_editable = fields.Boolean(metadata={
-        "description": "可以上传或替换材料（草稿，或退回补正且退回项含材料）"})
-    confirmation_needed = fields.Boolean()
+        "description": "同 allowed_actions 含 upload_materials"})
+    confirmation_needed = fields.Boolean(metadata={
+        "description": "同 allowed_actions 含 confirm"})
     application_pdf_url = fields.String(allow_none=True)
 
 
@@ -255,3 +263,11 @@ class FeesSchema(StrictSchema):
     items = fields.List(fields.Nested(FeeItemSchema))
     total_fen = fields.Integer(metadata={"description": "合计（分）"})
     assessed_at = UtcDateTime(allow_none=True)
+
+
+class RatingSchema(StrictSchema):
+    score = fields.Integer(required=True, validate=validate.Range(min=1, max=5), metadata={
+        "description": "5 非常满意、4 满意、3 基本满意、2 不满意、1 非常不满意", "example": 5})
+    comment = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Length(max=500))
+    created_at = UtcDateTime(dump_only=True)

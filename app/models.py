@@ -2,7 +2,14 @@
 
 from app.accounts.models import Account, AuthSession, OtpChallenge, RefreshToken
 from app.appointments.models import Booking, ServiceHall, TimeSlot
-from app.cases.models import BusinessType, Case, CaseApplicant, CaseDocument, PropertyUnit
+from app.cases.models import (
+    BusinessType,
+    Case,
+    CaseApplicant,
+    CaseDocument,
+    CaseRating,
+    PropertyUnit,
+)
 from app.certificates.models import (
     Certificate,
     CertificateAccess,
@@ -37,6 +44,7 @@ from app.workdays.models import CalendarDay
 from payments.models import LedgerEntry, OrderItem, PaymentEvent, PaymentOrder, Refund
 
 __all__ = [
+    "CaseRating",
     "Delivery",
     "Refund",
     "PaymentOrder",

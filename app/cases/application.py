@@ -472,7 +472,7 @@ TIMELINE_ACTIONS = ("case.created", "case.transition", "case.confirmed", "review
 ACTOR_LABELS = {"citizen": "申请人", "system": "系统", "staff": "工作人员"}
 
 
-def _timeline(case: Case) -> list[dict[str, Any]]:
+def timeline(case: Case) -> list[dict[str, Any]]:
     from app.cases.workflow import CaseStatus as S
     from app.kernel.audit import AuditRecord
     from app.review.models import Department
@@ -504,55 +504,3 @@ def _timeline(case: Case) -> list[dict[str, Any]]:
                         "department": department, "department_label": dept_label,
                         "actor_role_label": actor, "at": record.occurred_at})
     return entries
-
-
-def citizen_detail(case: Case, account: Account) -> dict[str, Any]:
-    from flask import url_for
-
-    from app.cases.service import citizen_actions
-    from app.checks.service import citizen_checks
-    from app.review.service import citizen_review, latest_tasks
-    from app.workdays.service import review_clock
-
-    mine = [a for a in case.applicants
-            if account.person_id and a.confirmer_id == account.person_id]
-    actions = []
-    if editable_sections(case):
-        actions.append("edit")
-    if case.status_enum in EDITABLE and mine:
-        actions.append("confirm")
-    actions += citizen_actions(case)
-    due_at, clock_label = None, None
-    tasks = [t for t in latest_tasks(case).values() if t.status in ("open", "claimed")]
-    if case.status_enum == CaseStatus.ACCEPTED and tasks:
-        opened = min(t.opened_at for t in tasks)
-        clock = review_clock(opened, case.business_type.time_limit_working_days)
-        due_at, clock_label = clock.due_at, clock.label
-    document = latest_application_form(case)
-    return {
-        "case_number": case.case_number,
-        "business_type": case.business_type,
-        "status": case.status,
-        "unit": case.unit,
-        "created_at": case.created_at,
-        "updated_at": case.updated_at,
-        "applicants": [
-            {"id": a.id, "role": a.role, "role_label": case.business_type.role_label(a.role),
-             "kind": a.person.kind, "name_masked": a.person.name_masked, "share": a.share,
-             "confirmed": a.confirmed_at is not None, "is_me": a in mine}
-            for a in case.applicants
-        ],
-        "timeline": _timeline(case),
-        "allowed_actions": actions,
-        "returned_items": returned_items(case),
-        "checks": citizen_checks(case) if case.submission_count else [],
-        "review": citizen_review(case),
-        "due_at": due_at,
-        "clock_label": clock_label,
-        "materials_editable": case.status_enum == CaseStatus.DRAFT or any(
-            i["kind"] == "material" for i in returned_items(case)),
-        "confirmation_needed": case.status_enum in EDITABLE and any(
-            a.confirmed_at is None for a in mine),
-        "application_pdf_url": url_for("cases.application_pdf", case_number=case.case_number)
-        if document else None,
-    }

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.cases.workflow import CaseRules, CaseStatus, StepOrder
-from app.kernel.db import EncryptedJSON, Model, UTCDateTime
+from app.kernel.db import EncryptedJSON, EncryptedText, Model, UTCDateTime
 from app.kernel.timeutil import utcnow
 from app.people.models import Person
 
@@ -154,4 +154,21 @@ class CaseDocument(Model):
     storage_key: Mapped[str] = mapped_column(String(200))
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseRating(Model):
+    """A party's rating of the service on a finished case (好差评): once per person."""
+
+    __tablename__ = "case_ratings"
+    __table_args__ = (UniqueConstraint("case_id", "person_id", name="uq_case_ratings_person"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    score: Mapped[int]  # 5 非常满意 … 1 非常不满意
+    # Free text may name people or places: encrypted like every personal field.
+    comment: Mapped[str | None] = mapped_column(EncryptedText("case_ratings.comment"))
+    channel: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -149,6 +149,10 @@ def list_cases_for(account: Account, page: int, page_size: int) -> Page:
     return Page(list(items), total)
 
 
+def find_case(case_number: str) -> Case | None:
+    return db.session.scalar(select(Case).where(Case.case_number == case_number))
+
+
 def get_case_for(account: Account, case_number: str) -> Case:
     """One case the account may see; anyone else's case is 'not found', not 'forbidden'."""
     case = db.session.scalar(
@@ -212,17 +216,3 @@ def withdraw(account: Account, case_number: str, channel: str) -> Case:
         case, CaseStatus.WITHDRAWN, actor_type=ActorType.CITIZEN, actor_id=account.id,
         channel=channel, reason="申请人撤回",
     )
-
-
-
-
-def citizen_actions(case: Case) -> list[str]:
-    """What the applicant may do now (the mini-program shows these buttons)."""
-    actions = []
-    rules = case.business_type.rules
-    if case.status_enum in (CaseStatus.DRAFT, CaseStatus.RETURNED) and can_move(
-            case.status_enum, CaseStatus.SUBMITTED, rules):
-        actions.append("submit")
-    if can_move(case.status_enum, CaseStatus.WITHDRAWN, rules):
-        actions.append("withdraw")
-    return actions

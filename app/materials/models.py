@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.cases.models import Case
-from app.kernel.db import Model, UTCDateTime
+from app.kernel.db import EncryptedText, Model, UTCDateTime
 from app.kernel.timeutil import utcnow
 
 
@@ -35,7 +35,10 @@ class CaseMaterial(Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     item_code: Mapped[str] = mapped_column(String(40))
     role: Mapped[str] = mapped_column(String(30))
-    original_filename: Mapped[str] = mapped_column(String(120))
+    # As the citizen's device named it ("张三身份证440402…_138….png"): personal data,
+    # encrypted, and shown only to whom app.policies.cases.may_see_material allows.
+    original_filename: Mapped[str] = mapped_column(
+        EncryptedText("case_materials.original_filename"))
     # Detected from the content: jpeg | png | webp | pdf.
     detected_type: Mapped[str] = mapped_column(String(10))
     # The file's name said another type (e.g. "合同.pdf" holding a JPEG).

@@ -132,4 +132,4 @@ def test_business_types_are_published_with_their_rules(client):
 
 def test_a_draft_offers_submit_and_withdraw(client):
     body = create(client, wechat_login(client)).get_json()
-    assert body["allowed_actions"] == ["edit", "submit", "withdraw"]
+    assert body["allowed_actions"] == ["edit", "upload_materials", "submit", "withdraw"]

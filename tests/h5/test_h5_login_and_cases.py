@@ -180,7 +180,7 @@ def test_case_detail_shows_the_timeline_and_the_fees(app, client, sandbox):
     assert page.status_code == 200
     assert 'data-testid="timeline-entry"' in html and "创建申请" in html
     assert "不动产登记费" in html and "¥80.00" in html and "¥21,580.00" in html
-    assert 'data-testid="pay-link"' in html and f'href="/m/cases/{number}/pay"' in html
+    assert 'data-action="pay"' in html and f'href="/m/cases/{number}/pay"' in html
     assert "待缴费" in html
 
 

@@ -150,7 +150,7 @@ def test_pay_through_alipay_wap_then_the_bills(
 
     # The case page leads to the payment page.
     case_page = text(phone.get(_path(number)))
-    assert f'href="{_path(number, "/pay")}"' in case_page and 'data-testid="pay-link"' in case_page
+    assert f'href="{_path(number, "/pay")}"' in case_page and 'data-action="pay"' in case_page
     assert 'data-testid="bills-link"' not in case_page
 
     # Every item by department, amounts in yuan, the total, one button.
@@ -220,7 +220,7 @@ def test_pay_through_alipay_wap_then_the_bills(
     assert 'data-testid="no-bills"' in text(phone.get(_path(number, "/bills")))
     run_once()
     case_page = text(phone.get(_path(number)))
-    assert 'data-testid="pay-link"' not in case_page and 'data-testid="bills-link"' in case_page
+    assert 'data-action="pay"' not in case_page and 'data-testid="bills-link"' in case_page
     page = text(phone.get(_path(number, "/bills")))
     kinds = re.findall(r'data-testid="ebill" data-kind="([a-z_]+)" data-status="([a-z]+)"', page)
     assert sorted(kinds) == [("fiscal_ebill", "issued"), ("tax_certificate", "issued")]
@@ -363,7 +363,7 @@ def test_the_certificate_needs_its_holder_and_a_fresh_code(
     log_in_h5(other, sandbox, zhang.phone)
     case_page = text(other.get(_path(number)))
     assert f'href="{_cert_path(cert_no)}"' in case_page
-    assert 'data-testid="certificate-link"' in case_page
+    assert 'data-action="view_certificate"' in case_page
     _stale_codes(monkeypatch)
     refused = other.get(_cert_path(cert_no))
     assert _asks_for_a_code(refused, _cert_path(cert_no))

@@ -36,4 +36,4 @@ def init_h5(app: Flask) -> None:
 
 
 # Routes and commands on this blueprint.
-from app.web.h5 import bills, case_links, certificates, cli, fresh, pay, views  # noqa: E402,F401
+from app.web.h5 import bills, case_page, certificates, cli, fresh, pay, views  # noqa: E402,F401

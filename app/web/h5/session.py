@@ -27,11 +27,10 @@ from typing import Any, TypeVar, cast
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionInterface
 from flask.typing import ResponseReturnValue
-from sqlalchemy import exists, or_, select
 
 from app.accounts import tokens
 from app.accounts.models import Account, AuthSession
-from app.cases.models import Case, CaseApplicant
+from app.cases.models import Case
 from app.kernel import audit
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
@@ -39,6 +38,7 @@ from app.kernel.errors import NotFound
 from app.kernel.timeutil import as_utc, utcnow
 from app.links import service as links
 from app.links.models import LinkPurpose, ShortLink
+from app.usecases import citizen_cases
 
 COOKIE_NAME = "bdc_h5"
 COOKIE_SALT = "bdc-h5-session"
@@ -237,31 +237,25 @@ def granted_link(purposes: tuple[LinkPurpose, ...], target: str) -> ShortLink | 
     return None
 
 
-def _case_of_person(case_number: str, person_id: int) -> Case | None:
-    """The case if this person may see it (same rule as app.cases.service for a verified
-    account: created by one of the person's accounts, or the person is a party to it)."""
-    accounts = select(Account.id).where(Account.person_id == person_id)
-    party = exists().where(CaseApplicant.case_id == Case.id, or_(
-        CaseApplicant.person_id == person_id, CaseApplicant.representative_id == person_id))
-    return db.session.scalar(select(Case).where(
-        Case.case_number == case_number,
-        or_(Case.created_by_account_id.in_(accounts), party)))
-
-
 def case_for_citizen(case_number: str) -> Case:
-    """One of the session's cases (``get_case_for``), or the target of a short link whose
-    code this session verified; NotFound otherwise (also for anyone else's case)."""
-    from app.cases.service import get_case_for
+    """One of the session's cases, or the target of a short link whose code this session
+    verified; NotFound otherwise (also for anyone else's case)."""
+    return case_and_party(case_number).case
 
+
+def case_and_party(case_number: str) -> citizen_cases.OnCase:
+    """The case and the place on it of the session's account — or of a short link's
+    person, for a link this session verified (the rule is app.policies.cases)."""
     account = current_citizen()
     try:
-        return get_case_for(account, case_number)
+        return citizen_cases.on_case(account, case_number)
     except NotFound:
         link = granted_link((LinkPurpose.TRACK_CASE, LinkPurpose.PAY_CASE), case_number)
-        case = _case_of_person(case_number, link.person_id) if link is not None else None
-        if case is None:
+        found = (citizen_cases.case_for_person(case_number, link.person_id)
+                 if link is not None else None)
+        if found is None:
             raise
-        return case
+        return found
 
 
 # --- the mini-program offer ---------------------------------------------------------------

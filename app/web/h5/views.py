@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
-from urllib.parse import quote
 
 from flask import (
     current_app,
@@ -46,7 +45,6 @@ from app.kernel.errors import (
     SmsUnavailable,
     ValidationFailed,
 )
-from app.kernel.timeutil import utcnow
 from app.kernel.validators import mask_phone
 from app.links import service as links
 from app.links.models import LinkPurpose, ShortLink
@@ -431,19 +429,3 @@ def home() -> ResponseReturnValue:
     return render_template("h5/cases.html", cases=cases, page=page, total=found.total,
                            has_next=page * PAGE_SIZE < found.total,
                            verified=account.identity_verified, opened=_granted_targets())
-
-
-@bp.get("/m/cases/<case_number>")
-@h5.citizen_required
-def case_detail(case_number: str) -> ResponseReturnValue:
-    from app.cases.application import citizen_detail
-    from app.fees.service import citizen_fees, yuan
-
-    case = h5.case_for_citizen(case_number)
-    detail = citizen_detail(case, h5.current_citizen())
-    fees = citizen_fees(case)
-    return render_template(
-        "h5/case.html", case=detail, status_label=CaseStatus(case.status).label,
-        fees=fees, yuan=yuan, can_pay=case.status == CaseStatus.FEES_ASSESSED,
-        pay_href=f"/m/cases/{quote(case.case_number, safe='')}/pay",
-        now=utcnow())
