@@ -407,6 +407,12 @@ async function withdrawCase(caseNumber) {
   return data;
 }
 
+// The citizen's rating of the service, 5 (非常满意) to 1 (非常不满意).
+async function rateCase(caseNumber, score) {
+  const { data } = await request(casePath(caseNumber, '/rating'), { method: 'POST', data: { score } });
+  return data;
+}
+
 // ---- the combined application (一窗受理) -----------------------------------
 
 async function getBusinessTypes() {
@@ -637,6 +643,7 @@ module.exports = {
   listCases,
   getCase,
   withdrawCase,
+  rateCase,
   getBusinessTypes,
   createCase,
   getCaseForm,

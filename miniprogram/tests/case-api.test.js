@@ -30,6 +30,7 @@ describe('endpoints of the combined application', () => {
     ['listMaterials', () => api.listMaterials(CASE_NUMBER), 'GET', `${BASE}/materials`, undefined],
     ['withdrawMaterial', () => api.withdrawMaterial(CASE_NUMBER, 5), 'DELETE', `${BASE}/materials/5`, undefined],
     ['withdrawCase', () => api.withdrawCase(CASE_NUMBER), 'POST', `${BASE}/withdraw`, undefined],
+    ['rateCase', () => api.rateCase(CASE_NUMBER, 4), 'POST', `${BASE}/rating`, { score: 4 }],
   ])('%s', async (name, call, method, path, data) => {
     loggedIn('access-1');
     const requests = fakeServer(() => ({ data: [] }));

@@ -2,6 +2,7 @@ const {
   getCase,
   getBusinessTypes,
   withdrawCase,
+  rateCase,
   hasErrorCode,
   errorMessageOf,
   showError,
@@ -15,8 +16,49 @@ const { CASE_PAGES, caseUrl, runClaimAction, takePendingClaimAction } = require(
 const { deliveryUrl } = require('../../utils/deliveries');
 
 const CHECK_TONES = { passed: 'success', failed: 'danger', waiting: 'warning', pending: 'muted' };
-const CERTIFICATE_STATUSES = ['certificate_issued', 'archived'];
 const CERTIFICATES_PAGE = '/pages/certificates/index';
+
+// The server decides what the citizen may do with the case: `allowed_actions`
+// lists it, in the order to show. Nothing here is derived from the status.
+// `name` gives the button its class (actions__<name>), `handler` the page method
+// a tap runs, `busy` that the button waits while another action is under way.
+const CASE_ACTIONS = {
+  edit: { label: '修改申请', name: 'edit', type: 'default', handler: 'onEdit' },
+  upload_materials: { label: '上传材料', name: 'materials', type: 'default', handler: 'onOpenMaterials' },
+  confirm: { label: '确认申请内容', name: 'confirm', type: 'default', busy: true, handler: 'onConfirm' },
+  submit: { label: '提交申请', name: 'submit', type: 'primary', busy: true, handler: 'onSubmit' },
+  pay: { label: '缴纳税费', name: 'pay', type: 'primary', handler: 'onOpenPayment' },
+  view_certificate: { label: '查看电子证书', name: 'certificates', type: 'primary', handler: 'onOpenCertificates' },
+  // A correction is reported from the certificate itself: the list leads there.
+  request_correction: { label: '申请更正', name: 'correction', type: 'default', handler: 'onOpenCertificates' },
+  track_delivery: { label: '证书寄递', name: 'delivery', type: 'default', handler: 'onOpenDelivery' },
+  rate: { label: '评价服务', name: 'rate', type: 'default', busy: true, handler: 'onRate' },
+  withdraw: { label: '撤回申请', name: 'withdraw', type: 'warn', busy: true, handler: 'onWithdraw' },
+};
+
+// The five levels of the rating, best first, as the action sheet lists them.
+const RATING_LEVELS = [
+  { label: '非常满意', score: 5 },
+  { label: '满意', score: 4 },
+  { label: '基本满意', score: 3 },
+  { label: '不满意', score: 2 },
+  { label: '非常不满意', score: 1 },
+];
+
+// The buttons, in the server's order; an action this version does not know is left out.
+function presentActions(allowedActions) {
+  const seen = {};
+  return (Array.isArray(allowedActions) ? allowedActions : [])
+    .filter((action) => {
+      const known = Object.prototype.hasOwnProperty.call(CASE_ACTIONS, action) && !seen[action];
+      seen[action] = true;
+      return known;
+    })
+    .map((action) => {
+      const { label, name, type, busy } = CASE_ACTIONS[action];
+      return { action, label, name, type, busy: Boolean(busy) };
+    });
+}
 
 // The step and the actor: the step's label already names the department
 // ("税务局退回补正 · 税务局审核员"), so the department is not repeated.
@@ -25,8 +67,8 @@ function timelineMeta(entry) {
 }
 
 function presentCase(item) {
-  const actions = item.allowed_actions || [];
-  const materialsEditable = Boolean(item.materials_editable);
+  const actions = presentActions(item.allowed_actions);
+  const allows = (action) => actions.some((entry) => entry.action === action);
   return {
     caseNumber: item.case_number,
     businessTypeName: (item.business_type && item.business_type.name) || '',
@@ -41,15 +83,7 @@ function presentCase(item) {
     clockLabel: item.clock_label || '',
     confirmationNeeded: Boolean(item.confirmation_needed),
     applicationPdfUrl: item.application_pdf_url || '',
-    canEdit: actions.includes('edit'),
-    canConfirm: actions.includes('confirm'),
-    canSubmit: actions.includes('submit'),
-    canWithdraw: actions.includes('withdraw'),
-    // Taxes and fees are due once assessed (fees_assessed), or when the server offers it.
-    canPay: item.status === 'fees_assessed' || actions.includes('pay'),
-    // The electronic certificate exists once issued (and stays after archiving).
-    hasCertificate: CERTIFICATE_STATUSES.includes(item.status),
-    materialsEditable,
+    actions,
     applicants: (item.applicants || []).map((applicant, index) => ({
       key: `${applicant.role}-${index}`,
       roleLabel: applicant.role_label,
@@ -77,8 +111,8 @@ function presentCase(item) {
       statusLabel: check.status_label,
       message: check.message || '',
     })),
-    // A returned material can be fixed while the server says materials may
-    // change (materials_editable); a returned section while editing is allowed.
+    // A returned material can be fixed while the server allows uploading
+    // materials, a returned section while it allows editing.
     returnedItems: (item.returned_items || []).map((entry, index) => {
       const name = entry.name || entry.code || '';
       const isMaterial = entry.kind === 'material';
@@ -86,7 +120,7 @@ function presentCase(item) {
         key: `${entry.kind}-${entry.code}-${entry.role || ''}-${index}`,
         target: isMaterial ? 'materials' : 'form',
         step: entry.kind === 'section' ? entry.code : '',
-        fixable: isMaterial ? materialsEditable : actions.includes('edit'),
+        fixable: allows(isMaterial ? 'upload_materials' : 'edit'),
         name: entry.role_label ? `${name}（${entry.role_label}）` : name,
         reason: entry.reason || '',
         departmentLabel: entry.department_label || '',
@@ -195,6 +229,15 @@ Page({
 
   // ---- actions ---------------------------------------------------------------
 
+  // Every action button: runs what its data-action names, if the case (as last
+  // loaded) still offers it.
+  onAction(event) {
+    const { action } = event.currentTarget.dataset;
+    const detail = this.data.detail;
+    if (!detail || !detail.actions.some((entry) => entry.action === action)) return undefined;
+    return this[CASE_ACTIONS[action].handler]();
+  },
+
   onConfirm() {
     return this.runAction('confirm');
   },
@@ -227,6 +270,29 @@ Page({
       if (item && item.case_number) this.setData({ detail: presentCase(item) });
       else await this.load();
       wx.showToast({ title: '已撤回', icon: 'success' });
+    } catch (err) {
+      showError(err);
+      if (err.status === 409) await this.load();
+    } finally {
+      this.setData({ acting: '' });
+    }
+  },
+
+  async onRate() {
+    if (this.data.acting) return;
+    let tapIndex;
+    try {
+      ({ tapIndex } = await callWx('showActionSheet', { itemList: RATING_LEVELS.map((level) => level.label) }));
+    } catch (err) {
+      return; // closed without choosing
+    }
+    const level = RATING_LEVELS[tapIndex];
+    if (!level) return;
+    this.setData({ acting: 'rate' });
+    try {
+      await rateCase(this.data.caseNumber, level.score);
+      wx.showToast({ title: '感谢您的评价', icon: 'success' });
+      await this.load();
     } catch (err) {
       showError(err);
       if (err.status === 409) await this.load();
