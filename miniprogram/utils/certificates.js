@@ -3,7 +3,8 @@
 // reporting an error need a recent face verification; without one the server
 // answers 403 IDENTITY_CLAIM_REQUIRED (or _EXPIRED), the citizen is offered the
 // verification journey, and the page resumes on onShow (takePendingClaimAction).
-const { getKycStatus, showError } = require('../services/api');
+const { showError } = require('../services/http');
+const { getKycStatus } = require('../services/kyc');
 const { callWx } = require('./wx-async');
 const { entryUrl } = require('./kyc');
 const { formatDateTime } = require('./time');

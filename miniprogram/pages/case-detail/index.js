@@ -1,12 +1,5 @@
-const {
-  getCase,
-  getBusinessTypes,
-  withdrawCase,
-  rateCase,
-  hasErrorCode,
-  errorMessageOf,
-  showError,
-} = require('../../services/api');
+const { hasErrorCode, errorMessageOf, showError } = require('../../services/http');
+const { getCase, getBusinessTypes, withdrawCase, rateCase } = require('../../services/cases');
 const { formatDateTime } = require('../../utils/time');
 const { callWx } = require('../../utils/wx-async');
 const { decodeQueryValue } = require('../../utils/kyc');

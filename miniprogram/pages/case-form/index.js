@@ -3,6 +3,7 @@
 // Every step is saved as a whole (PUT /form/<section>) before the next one
 // opens, so the draft survives at any point. The server validates; its field
 // errors are shown under the fields and the step stays open.
+const { hasErrorCode, fieldErrorsOf, errorMessageOf, showError } = require('../../services/http');
 const {
   getCase,
   getCaseForm,
@@ -10,12 +11,8 @@ const {
   saveFormSection,
   addApplicant,
   removeApplicant,
-  listMaterials,
-  hasErrorCode,
-  fieldErrorsOf,
-  errorMessageOf,
-  showError,
-} = require('../../services/api');
+} = require('../../services/cases');
+const { listMaterials } = require('../../services/materials');
 const { presentField, sectionPayload } = require('../../utils/form-fields');
 const { presentIncomplete } = require('../../utils/case-incomplete');
 const { callWx } = require('../../utils/wx-async');

@@ -1,15 +1,9 @@
 // One set of materials (一套材料): the checklist of the case by item and
 // applicant role, each with its uploaded files. Files are uploaded once and
 // read by every department; the server checks their type and size.
-const {
-  listMaterials,
-  getCase,
-  uploadMaterial,
-  withdrawMaterial,
-  downloadFile,
-  errorMessageOf,
-  showError,
-} = require('../../services/api');
+const { downloadFile, errorMessageOf, showError } = require('../../services/http');
+const { getCase } = require('../../services/cases');
+const { listMaterials, uploadMaterial, withdrawMaterial } = require('../../services/materials');
 const { callWx } = require('../../utils/wx-async');
 const { decodeQueryValue } = require('../../utils/kyc');
 const { formatDateTime } = require('../../utils/time');

@@ -1,6 +1,8 @@
 // A new application (一窗受理): the business type, the property unit, then
 // the wizard. The server checks the unit number; this page only collects it.
-const { getBusinessTypes, createCase, fieldErrorsOf, errorMessageOf, isLoggedIn, LOGIN_PAGE } = require('../../services/api');
+const { isLoggedIn, LOGIN_PAGE } = require('../../services/session');
+const { fieldErrorsOf, errorMessageOf } = require('../../services/http');
+const { getBusinessTypes, createCase } = require('../../services/cases');
 const { CASE_PAGES, caseUrl } = require('../../utils/case-actions');
 
 const UNIT_NUMBER_LENGTH = 28;

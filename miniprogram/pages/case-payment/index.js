@@ -2,7 +2,8 @@
 // never believed: after it (success, cancel or failure) the order is read back
 // from the server, and 支付成功 appears only once the server says `paid` (it
 // does after the gateway's verified notification).
-const { getCaseFees, getPayment, errorMessageOf, showError } = require('../../services/api');
+const { errorMessageOf, showError } = require('../../services/http');
+const { getCaseFees, getPayment } = require('../../services/payments');
 const { formatDateTime } = require('../../utils/time');
 const { fenToYuan } = require('../../utils/money');
 const { callWx } = require('../../utils/wx-async');

@@ -1,6 +1,7 @@
 // 谁查看了我的证书: every look at the certificate (mine, institutions', a scan of
 // its QR code), newest first, with refusals marked 已拒绝 and the basis shown.
-const { listCertificateAccesses, errorMessageOf, showError } = require('../../services/api');
+const { errorMessageOf, showError } = require('../../services/http');
+const { listCertificateAccesses } = require('../../services/certificates');
 const { formatDateTime, parseIsoDateTime } = require('../../utils/time');
 const { decodeQueryValue } = require('../../utils/kyc');
 

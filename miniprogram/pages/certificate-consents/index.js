@@ -1,15 +1,13 @@
 // 授权机构查询: which institutions (a bank for a mortgage, an agency for a sale)
 // may look this certificate's content up, for what and until when. Granting
 // needs the identity claim; any consent can be revoked at once.
+const { fieldErrorsOf, errorMessageOf, showError } = require('../../services/http');
 const {
   listInstitutions,
   listCertificateConsents,
   grantCertificateConsent,
   revokeCertificateConsent,
-  fieldErrorsOf,
-  errorMessageOf,
-  showError,
-} = require('../../services/api');
+} = require('../../services/certificates');
 const { formatDateTime, parseIsoDateTime } = require('../../utils/time');
 const { callWx } = require('../../utils/wx-async');
 const { decodeQueryValue } = require('../../utils/kyc');

@@ -1,13 +1,8 @@
 // 报告证书错误: which item is wrong and what it should say; the registration
 // centre answers within one working day (due_at). Below, the earlier reports and
 // their answers; a re-issued certificate is linked. Reporting needs the claim.
-const {
-  listCertificateCorrections,
-  reportCertificateError,
-  fieldErrorsOf,
-  errorMessageOf,
-  showError,
-} = require('../../services/api');
+const { fieldErrorsOf, errorMessageOf, showError } = require('../../services/http');
+const { listCertificateCorrections, reportCertificateError } = require('../../services/certificates');
 const { formatDateTime } = require('../../utils/time');
 const { decodeQueryValue } = require('../../utils/kyc');
 const {

@@ -2,12 +2,8 @@
 // records, the signed PDF, and the links to consents, accesses and error reports.
 // The content, the image and the PDF need the identity claim: without one the
 // citizen is offered face verification, and the page loads again on return.
-const {
-  getCertificate,
-  downloadCertificateFile,
-  errorMessageOf,
-  showError,
-} = require('../../services/api');
+const { errorMessageOf, showError } = require('../../services/http');
+const { getCertificate, downloadCertificateFile } = require('../../services/certificates');
 const { callWx } = require('../../utils/wx-async');
 const { decodeQueryValue } = require('../../utils/kyc');
 const {

@@ -1,6 +1,7 @@
 // 我的证书: the electronic certificates issued to me, newest first. A revoked one
 // says 已作废 and names the certificate that replaced it. Tap one to view it.
-const { listCertificates, errorMessageOf, showError } = require('../../services/api');
+const { errorMessageOf, showError } = require('../../services/http');
+const { listCertificates } = require('../../services/certificates');
 const { CERTIFICATE_PAGES, certificateUrl, presentSummary } = require('../../utils/certificates');
 
 Page({

@@ -3,10 +3,11 @@
 // travel with it, and the holder's pickup code with its QR while it is usable.
 // Opened from the case detail and from the shipped / at-window notifications
 // (pages/delivery/index?case_number=…).
-const { errorMessageOf, showError } = require('../../services/api');
+const { errorMessageOf, showError } = require('../../services/http');
 const { callWx } = require('../../utils/wx-async');
 const { decodeQueryValue } = require('../../utils/kyc');
-const { listDeliveries, downloadPickupQr, presentDelivery } = require('../../utils/deliveries');
+const { listDeliveries, downloadPickupQr } = require('../../services/deliveries');
+const { presentDelivery } = require('../../utils/deliveries');
 
 const QR_ERROR = '二维码加载失败，点此重试；也可直接出示上方数字';
 

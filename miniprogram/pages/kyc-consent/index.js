@@ -1,7 +1,8 @@
 // Face data is sensitive personal information: processing it needs a separate,
 // explicit consent to a versioned text. Declining is a real choice that leads
 // to verification at the counter.
-const { getKycConsent, getKycStatus, answerKycConsent, errorMessageOf, showError } = require('../../services/api');
+const { errorMessageOf, showError } = require('../../services/http');
+const { getKycConsent, getKycStatus, answerKycConsent } = require('../../services/kyc');
 const { KYC_PAGES, verificationPage } = require('../../utils/kyc');
 
 Page({

@@ -1,4 +1,5 @@
-const { checkRealName, errorMessageOf } = require('../../services/api');
+const { errorMessageOf } = require('../../services/http');
+const { checkRealName } = require('../../services/kyc');
 const { KYC_PAGES } = require('../../utils/kyc');
 
 // Format only: the check digit and the registry are the server's business.

@@ -1,4 +1,4 @@
-const { getIdentityClaim } = require('../../services/api');
+const { getIdentityClaim } = require('../../services/session');
 const { formatDateTime, formatTime } = require('../../utils/time');
 const { KYC_PAGES, LOCKED_CODE, decodeQueryValue } = require('../../utils/kyc');
 

@@ -1,4 +1,7 @@
-const { getMe, getKycStatus, logout, isLoggedIn, errorMessageOf, LOGIN_PAGE } = require('../../services/api');
+const { isLoggedIn, LOGIN_PAGE } = require('../../services/session');
+const { errorMessageOf } = require('../../services/http');
+const { getMe, logout } = require('../../services/auth');
+const { getKycStatus } = require('../../services/kyc');
 const { callWx } = require('../../utils/wx-async');
 const { formatDateTime, formatTime, parseIsoDateTime } = require('../../utils/time');
 const { entryUrl, isLockedNow, KYC_PAGES } = require('../../utils/kyc');
