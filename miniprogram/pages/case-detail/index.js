@@ -1,4 +1,4 @@
-const { hasErrorCode, errorMessageOf, showError } = require('../../services/http');
+const { hasErrorCode, showError } = require('../../services/http');
 const { getCase, getBusinessTypes, withdrawCase, rateCase } = require('../../services/cases');
 const { formatDateTime } = require('../../utils/time');
 const { callWx } = require('../../utils/wx-async');
@@ -7,6 +7,7 @@ const { openPdf } = require('../../utils/files');
 const { presentIncomplete } = require('../../utils/case-incomplete');
 const { CASE_PAGES, caseUrl, runClaimAction, takePendingClaimAction } = require('../../utils/case-actions');
 const { deliveryUrl } = require('../../utils/deliveries');
+const { pageLoader } = require('../../utils/page-loader');
 
 const CHECK_TONES = { passed: 'success', failed: 'danger', waiting: 'warning', pending: 'muted' };
 const CERTIFICATES_PAGE = '/pages/certificates/index';
@@ -127,6 +128,7 @@ Page({
     caseNumber: '',
     detail: null,
     loading: true,
+    loaded: false,
     errorMessage: '',
     acting: '',
     incomplete: [],
@@ -149,32 +151,22 @@ Page({
     return this.load();
   },
 
-  async onPullDownRefresh() {
-    try {
-      await this.load();
-    } finally {
-      wx.stopPullDownRefresh();
-    }
-  },
-
-  async load() {
-    if (!this.data.caseNumber) {
-      this.setData({ loading: false, errorMessage: '缺少办件编号' });
-      return;
-    }
-    this.setData({ loading: true });
-    try {
-      const item = await getCase(this.data.caseNumber);
-      this.setData({ detail: presentCase(item), errorMessage: '' });
-    } catch (err) {
-      // The message is shown in the page itself; a toast is only for a reload
-      // that fails while an earlier copy of the case is still on screen.
-      if (this.data.detail) showError(err);
-      else this.setData({ errorMessage: errorMessageOf(err) });
-    } finally {
-      this.setData({ loading: false });
-    }
-  },
+  // The message is shown in the page itself; a toast is only for a reload that
+  // fails while an earlier copy of the case is still on screen.
+  ...pageLoader({
+    missing() {
+      return this.data.caseNumber ? '' : '缺少办件编号';
+    },
+    fetch() {
+      return getCase(this.data.caseNumber);
+    },
+    show(item) {
+      return { detail: presentCase(item) };
+    },
+    shown() {
+      return Boolean(this.data.detail);
+    },
+  }),
 
   // ---- links -----------------------------------------------------------------
 

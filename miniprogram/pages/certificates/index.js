@@ -1,8 +1,8 @@
 // 我的证书: the electronic certificates issued to me, newest first. A revoked one
 // says 已作废 and names the certificate that replaced it. Tap one to view it.
-const { errorMessageOf, showError } = require('../../services/http');
 const { listCertificates } = require('../../services/certificates');
 const { CERTIFICATE_PAGES, certificateUrl, presentSummary } = require('../../utils/certificates');
+const { pageLoader } = require('../../utils/page-loader');
 
 Page({
   data: {
@@ -26,30 +26,15 @@ Page({
     return this.load();
   },
 
-  async onPullDownRefresh() {
-    try {
-      await this.load();
-    } finally {
-      wx.stopPullDownRefresh();
-    }
-  },
-
-  async load() {
-    if (this.data.loading) return;
-    this.setData({ loading: true });
-    try {
-      const certificates = await listCertificates();
-      this.setData({
-        items: certificates.map((certificate) => Object.assign(presentSummary(certificate), { key: certificate.number })),
-        errorMessage: '',
-      });
-    } catch (err) {
-      if (this.data.items.length) showError(err);
-      else this.setData({ errorMessage: errorMessageOf(err) });
-    } finally {
-      this.setData({ loading: false, loaded: true });
-    }
-  },
+  ...pageLoader({
+    fetch: listCertificates,
+    show(certificates) {
+      return { items: certificates.map((certificate) => Object.assign(presentSummary(certificate), { key: certificate.number })) };
+    },
+    shown() {
+      return this.data.items.length > 0;
+    },
+  }),
 
   onOpen(event) {
     const { number } = event.currentTarget.dataset;
