@@ -219,8 +219,8 @@ describe('the combined application (一窗受理)', () => {
     await tap(page, '.actions__materials');
 
     expect(wx.navigateTo.mock.calls.map(([options]) => options.url)).toEqual([
-      '/pages/certificates/index',
-      '/pages/certificates/index',
+      '/packageCertificate/pages/list/index',
+      '/packageCertificate/pages/list/index',
       `/pages/delivery/index?case_number=${CASE_NUMBER}`,
       `/pages/case-materials/index?case_number=${CASE_NUMBER}`,
     ]);
@@ -396,7 +396,7 @@ describe('the combined application (一窗受理)', () => {
     await tap(page, '.actions__confirm');
 
     expect(requests.find((r) => r.path === `${BASE}/confirm`).header).not.toHaveProperty('X-Identity-Claim');
-    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/kyc-wechat/index' });
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/wechat/index' });
   });
 
   test('submit lists what is missing, named from the business type', async () => {

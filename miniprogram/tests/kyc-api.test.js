@@ -178,19 +178,19 @@ describe('helpers', () => {
   });
 
   test.each([
-    [{ identity_verified: false, consent_version: null, provider: 'local' }, '/pages/kyc-realname/index'],
-    [{ identity_verified: true, consent_version: null, provider: 'local' }, '/pages/kyc-consent/index'],
-    [{ identity_verified: true, consent_version: '2026-11-v1', provider: 'local' }, '/pages/kyc-camera/index'],
-    [{ identity_verified: true, consent_version: '2026-11-v1', provider: 'wechat' }, '/pages/kyc-wechat/index'],
+    [{ identity_verified: false, consent_version: null, provider: 'local' }, '/packageKyc/pages/realname/index'],
+    [{ identity_verified: true, consent_version: null, provider: 'local' }, '/packageKyc/pages/consent/index'],
+    [{ identity_verified: true, consent_version: '2026-11-v1', provider: 'local' }, '/packageKyc/pages/camera/index'],
+    [{ identity_verified: true, consent_version: '2026-11-v1', provider: 'wechat' }, '/packageKyc/pages/wechat/index'],
     [
       { identity_verified: true, consent_version: '2026-05-v1', current_consent_version: '2026-11-v1', provider: 'local' },
-      '/pages/kyc-consent/index',
+      '/packageKyc/pages/consent/index',
     ],
     [
       { identity_verified: true, consent_version: '2026-11-v1', locked_until: '2026-11-23T16:00:00Z' },
-      '/pages/kyc-result/index?outcome=failed&code=KYC_LOCKED&locked_until=2026-11-23T16%3A00%3A00Z',
+      '/packageKyc/pages/result/index?outcome=failed&code=KYC_LOCKED&locked_until=2026-11-23T16%3A00%3A00Z',
     ],
-    [{ identity_verified: false, locked_until: '2026-11-22T16:00:00Z' }, '/pages/kyc-realname/index'],
+    [{ identity_verified: false, locked_until: '2026-11-22T16:00:00Z' }, '/packageKyc/pages/realname/index'],
   ])('the 实名认证 entry of %p opens %s', (status, url) => {
     expect(entryUrl(status)).toBe(url);
   });

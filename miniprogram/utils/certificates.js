@@ -11,11 +11,11 @@ const { formatDateTime } = require('./time');
 const { needsIdentityClaim, takePendingClaimAction } = require('./case-actions');
 
 const CERTIFICATE_PAGES = {
-  list: '/pages/certificates/index',
+  list: '/packageCertificate/pages/list/index',
   viewer: '/pages/certificate/index',
-  consents: '/pages/certificate-consents/index',
-  accesses: '/pages/certificate-accesses/index',
-  correction: '/pages/certificate-correction/index',
+  consents: '/packageCertificate/pages/consents/index',
+  accesses: '/packageCertificate/pages/accesses/index',
+  correction: '/packageCertificate/pages/correction/index',
 };
 
 function certificateUrl(page, number) {

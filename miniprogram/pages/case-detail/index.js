@@ -7,10 +7,10 @@ const { openPdf } = require('../../utils/files');
 const { presentIncomplete } = require('../../utils/case-incomplete');
 const { CASE_PAGES, caseUrl, runClaimAction, takePendingClaimAction } = require('../../utils/case-actions');
 const { deliveryUrl } = require('../../utils/deliveries');
+const { CERTIFICATE_PAGES } = require('../../utils/certificates');
 const { pageLoader } = require('../../utils/page-loader');
 
 const CHECK_TONES = { passed: 'success', failed: 'danger', waiting: 'warning', pending: 'muted' };
-const CERTIFICATES_PAGE = '/pages/certificates/index';
 
 // The server decides what the citizen may do with the case: `allowed_actions`
 // lists it, in the order to show. Nothing here is derived from the status.
@@ -179,7 +179,7 @@ Page({
   },
 
   onOpenCertificates() {
-    wx.navigateTo({ url: CERTIFICATES_PAGE });
+    wx.navigateTo({ url: CERTIFICATE_PAGES.list });
   },
 
   // Paper certificate by mail or at the window; the detail does not say whether

@@ -1,17 +1,17 @@
 // 报告证书错误: which item is wrong and what it should say; the registration
 // centre answers within one working day (due_at). Below, the earlier reports and
 // their answers; a re-issued certificate is linked. Reporting needs the claim.
-const { fieldErrorsOf, errorMessageOf, showError } = require('../../services/http');
-const { listCertificateCorrections, reportCertificateError } = require('../../services/certificates');
-const { formatDateTime } = require('../../utils/time');
-const { decodeQueryValue } = require('../../utils/kyc');
+const { fieldErrorsOf, errorMessageOf, showError } = require('../../../services/http');
+const { listCertificateCorrections, reportCertificateError } = require('../../../services/certificates');
+const { formatDateTime } = require('../../../utils/time');
+const { decodeQueryValue } = require('../../../utils/kyc');
 const {
   CERTIFICATE_PAGES,
   certificateUrl,
   takePendingClaimAction,
   runWithIdentityClaim,
-} = require('../../utils/certificates');
-const { pageLoader } = require('../../utils/page-loader');
+} = require('../../../utils/certificates');
+const { pageLoader } = require('../../../utils/page-loader');
 
 const ITEMS = ['权利人', '共有情况', '坐落', '不动产单元号', '权利类型', '权利性质', '用途', '面积', '使用期限', '权利其他状况', '附记', '其他'];
 const DESCRIPTION_MIN = 4;

@@ -1,10 +1,10 @@
 // Face data is sensitive personal information: processing it needs a separate,
 // explicit consent to a versioned text. Declining is a real choice that leads
 // to verification at the counter.
-const { showError } = require('../../services/http');
-const { getKycConsent, getKycStatus, answerKycConsent } = require('../../services/kyc');
-const { KYC_PAGES, verificationPage } = require('../../utils/kyc');
-const { pageLoader } = require('../../utils/page-loader');
+const { showError } = require('../../../services/http');
+const { getKycConsent, getKycStatus, answerKycConsent } = require('../../../services/kyc');
+const { KYC_PAGES, verificationPage } = require('../../../utils/kyc');
+const { pageLoader } = require('../../../utils/page-loader');
 
 Page({
   data: {

@@ -1,8 +1,8 @@
 // 我的证书: the electronic certificates issued to me, newest first. A revoked one
 // says 已作废 and names the certificate that replaced it. Tap one to view it.
-const { listCertificates } = require('../../services/certificates');
-const { CERTIFICATE_PAGES, certificateUrl, presentSummary } = require('../../utils/certificates');
-const { pageLoader } = require('../../utils/page-loader');
+const { listCertificates } = require('../../../services/certificates');
+const { CERTIFICATE_PAGES, certificateUrl, presentSummary } = require('../../../utils/certificates');
+const { pageLoader } = require('../../../utils/page-loader');
 
 Page({
   data: {

@@ -1,18 +1,18 @@
 // 授权机构查询: which institutions (a bank for a mortgage, an agency for a sale)
 // may look this certificate's content up, for what and until when. Granting
 // needs the identity claim; any consent can be revoked at once.
-const { fieldErrorsOf, showError } = require('../../services/http');
+const { fieldErrorsOf, showError } = require('../../../services/http');
 const {
   listInstitutions,
   listCertificateConsents,
   grantCertificateConsent,
   revokeCertificateConsent,
-} = require('../../services/certificates');
-const { formatDateTime, parseIsoDateTime } = require('../../utils/time');
-const { callWx } = require('../../utils/wx-async');
-const { decodeQueryValue } = require('../../utils/kyc');
-const { takePendingClaimAction, runWithIdentityClaim } = require('../../utils/certificates');
-const { pageLoader } = require('../../utils/page-loader');
+} = require('../../../services/certificates');
+const { formatDateTime, parseIsoDateTime } = require('../../../utils/time');
+const { callWx } = require('../../../utils/wx-async');
+const { decodeQueryValue } = require('../../../utils/kyc');
+const { takePendingClaimAction, runWithIdentityClaim } = require('../../../utils/certificates');
+const { pageLoader } = require('../../../utils/page-loader');
 
 const DAY_OPTIONS = [7, 30, 90, 180, 365];
 const DEFAULT_DAYS = 30;

@@ -1,9 +1,9 @@
 // 谁查看了我的证书: every look at the certificate (mine, institutions', a scan of
 // its QR code), newest first, with refusals marked 已拒绝 and the basis shown.
-const { listCertificateAccesses } = require('../../services/certificates');
-const { formatDateTime, parseIsoDateTime } = require('../../utils/time');
-const { decodeQueryValue } = require('../../utils/kyc');
-const { pageLoader } = require('../../utils/page-loader');
+const { listCertificateAccesses } = require('../../../services/certificates');
+const { formatDateTime, parseIsoDateTime } = require('../../../utils/time');
+const { decodeQueryValue } = require('../../../utils/kyc');
+const { pageLoader } = require('../../../utils/page-loader');
 
 const ACTION_LABELS = {
   view: '查看内容',
