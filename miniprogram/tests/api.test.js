@@ -1,4 +1,7 @@
-const api = require('../services/api');
+const session = require('../services/session');
+const http = require('../services/http');
+const authApi = require('../services/auth');
+const casesApi = require('../services/cases');
 const {
   NETWORK_FAILURE,
   useMemoryStorage,
@@ -35,7 +38,7 @@ describe('requests', () => {
     loggedIn('access-abc');
     const requests = fakeServer(() => ({ data: { id: 7, channels: ['wechat'] } }));
 
-    const me = await api.getMe();
+    const me = await authApi.getMe();
 
     expect(me.id).toBe(7);
     expect(requests).toHaveLength(1);
@@ -49,7 +52,7 @@ describe('requests', () => {
     const requests = fakeServer(() => ({ data: tokenPair('a', 'r') }));
     jest.spyOn(wx, 'login').mockImplementation((o) => o.success({ code: 'c' }));
 
-    await api.loginWithWechat();
+    await authApi.loginWithWechat();
 
     expect(requests[0].header).not.toHaveProperty('Authorization');
   });
@@ -59,7 +62,7 @@ describe('requests', () => {
     const pagination = { total: 41, total_pages: 3, first_page: 1, last_page: 3, page: 2, previous_page: 1, next_page: 3 };
     const requests = fakeServer(() => ({ data: [CASE], header: { 'x-pagination': JSON.stringify(pagination) } }));
 
-    const result = await api.listCases({ page: 2, pageSize: 20 });
+    const result = await casesApi.listCases({ page: 2, pageSize: 20 });
 
     expect(requests[0].path).toBe('/cases');
     expect(requests[0].query).toEqual({ page: '2', page_size: '20' });
@@ -71,7 +74,7 @@ describe('requests', () => {
     loggedIn();
     const requests = fakeServer(() => ({ data: { ...CASE, applicants: [], timeline: [] } }));
 
-    const item = await api.getCase('ZH2026112300001');
+    const item = await casesApi.getCase('ZH2026112300001');
 
     expect(requests[0].path).toBe('/cases/ZH2026112300001');
     expect(item.case_number).toBe('ZH2026112300001');
@@ -87,7 +90,7 @@ describe('expired access token', () => {
       return { data: { id: 7 } };
     });
 
-    const me = await api.getMe();
+    const me = await authApi.getMe();
 
     expect(me).toEqual({ id: 7 });
     expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /me', 'POST /auth/refresh', 'GET /me']);
@@ -110,7 +113,7 @@ describe('expired access token', () => {
       return { data: [] };
     });
 
-    await api.listCases();
+    await casesApi.listCases();
 
     expect(requests.filter((r) => r.path === '/auth/refresh')).toHaveLength(1);
   });
@@ -121,7 +124,7 @@ describe('expired access token', () => {
       req.path === '/auth/refresh' ? { data: tokenPair('new-access', 'new-refresh') } : expired(),
     );
 
-    await expect(api.getMe()).rejects.toMatchObject({ code: 'TOKEN_EXPIRED', status: 401 });
+    await expect(authApi.getMe()).rejects.toMatchObject({ code: 'TOKEN_EXPIRED', status: 401 });
     expect(requests.map((r) => r.path)).toEqual(['/me', '/auth/refresh', '/me']);
   });
 
@@ -129,7 +132,7 @@ describe('expired access token', () => {
     loggedIn();
     const requests = fakeServer(() => ({ status: 401, data: errorBody('IDENTITY_REQUIRED', '请先完成实名认证') }));
 
-    await expect(api.getMe()).rejects.toMatchObject({ code: 'IDENTITY_REQUIRED', message: '请先完成实名认证' });
+    await expect(authApi.getMe()).rejects.toMatchObject({ code: 'IDENTITY_REQUIRED', message: '请先完成实名认证' });
     expect(requests).toHaveLength(1);
   });
 
@@ -142,7 +145,7 @@ describe('expired access token', () => {
       return { data: { path: req.path } };
     });
 
-    const calls = Promise.all([api.getMe(), api.getCase('A1'), api.listCases({ page: 1 })]);
+    const calls = Promise.all([authApi.getMe(), casesApi.getCase('A1'), casesApi.listCases({ page: 1 })]);
     await settle();
     refreshAnswer.resolve({ data: tokenPair('new-access', 'new-refresh') });
     const [me, item, list] = await calls;
@@ -166,8 +169,8 @@ describe('expired access token', () => {
       return { data: { ok: req.path } };
     });
 
-    const late = api.getCase('LATE');
-    await api.getMe(); // refreshes while LATE is still in flight
+    const late = casesApi.getCase('LATE');
+    await authApi.getMe(); // refreshes while LATE is still in flight
     lateAnswer.resolve(expired());
 
     await expect(late).resolves.toEqual({ ok: '/cases/LATE' });
@@ -182,7 +185,7 @@ describe('expired access token', () => {
         : expired(),
     );
 
-    const results = await Promise.allSettled([api.getMe(), api.listCases()]);
+    const results = await Promise.allSettled([authApi.getMe(), casesApi.listCases()]);
 
     results.forEach((result) => {
       expect(result.status).toBe('rejected');
@@ -190,7 +193,7 @@ describe('expired access token', () => {
     });
     expect(storage.has('auth.access')).toBe(false);
     expect(storage.has('auth.refresh')).toBe(false);
-    expect(api.isLoggedIn()).toBe(false);
+    expect(session.isLoggedIn()).toBe(false);
     expect(wx.reLaunch).toHaveBeenCalledTimes(1);
     expect(wx.reLaunch).toHaveBeenCalledWith({ url: '/pages/login/index' });
   });
@@ -199,7 +202,7 @@ describe('expired access token', () => {
     const storage = loggedIn('old-access', 'old-refresh');
     fakeServer((req) => (req.path === '/auth/refresh' ? NETWORK_FAILURE : expired()));
 
-    await expect(api.getMe()).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+    await expect(authApi.getMe()).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
     expect(storage.get('auth.refresh')).toBe('old-refresh');
     expect(wx.reLaunch).not.toHaveBeenCalled();
   });
@@ -213,9 +216,9 @@ describe('errors', () => {
       data: errorBody('NOT_FOUND', '办件不存在或无权查看', { case_number: 'ZH2026112300009' }),
     }));
 
-    const error = await api.getCase('ZH2026112300009').catch((err) => err);
+    const error = await casesApi.getCase('ZH2026112300009').catch((err) => err);
 
-    expect(error).toBeInstanceOf(api.ApiError);
+    expect(error).toBeInstanceOf(http.ApiError);
     expect(error).toMatchObject({
       code: 'NOT_FOUND',
       message: '办件不存在或无权查看',
@@ -228,7 +231,7 @@ describe('errors', () => {
     loggedIn();
     fakeServer(() => NETWORK_FAILURE);
 
-    await expect(api.getMe()).rejects.toMatchObject({
+    await expect(authApi.getMe()).rejects.toMatchObject({
       code: 'NETWORK_ERROR',
       message: '网络连接失败，请检查网络后重试',
       status: 0,
@@ -239,7 +242,7 @@ describe('errors', () => {
     loggedIn();
     fakeServer(() => ({ status: 502, data: '<html>Bad Gateway</html>' }));
 
-    await expect(api.getMe()).rejects.toMatchObject({
+    await expect(authApi.getMe()).rejects.toMatchObject({
       code: 'SERVER_ERROR',
       message: '服务暂时不可用，请稍后重试',
       status: 502,
@@ -247,7 +250,7 @@ describe('errors', () => {
   });
 
   test('showError shows a short message as a toast', () => {
-    api.showError(new api.ApiError({ code: 'NOT_FOUND', message: '办件不存在', status: 404 }));
+    http.showError(new http.ApiError({ code: 'NOT_FOUND', message: '办件不存在', status: 404 }));
 
     expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '办件不存在', icon: 'none' }));
     expect(wx.showModal).not.toHaveBeenCalled();
@@ -255,7 +258,7 @@ describe('errors', () => {
 
   test('showError shows a long message in a modal so that it is not cut off', () => {
     const message = '您提交的申请材料不完整，请补充不动产权属来源证明材料后重新提交申请';
-    api.showError(new api.ApiError({ code: 'VALIDATION_ERROR', message, status: 422 }));
+    http.showError(new http.ApiError({ code: 'VALIDATION_ERROR', message, status: 422 }));
 
     expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({ content: message, showCancel: false }));
     expect(wx.showToast).not.toHaveBeenCalled();
@@ -264,7 +267,7 @@ describe('errors', () => {
   test('showError never shows a programming error’s English text', () => {
     jest.spyOn(console, 'error').mockImplementation(() => {});
 
-    api.showError(new TypeError("Cannot read properties of undefined (reading 'x')"));
+    http.showError(new TypeError("Cannot read properties of undefined (reading 'x')"));
 
     expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '操作失败，请稍后重试' }));
   });
@@ -276,13 +279,13 @@ describe('session', () => {
     jest.spyOn(wx, 'login').mockImplementation((o) => o.success({ code: 'wx-code-42', errMsg: 'login:ok' }));
     const requests = fakeServer(() => ({ data: tokenPair('access-9', 'refresh-9') }));
 
-    const account = await api.loginWithWechat();
+    const account = await authApi.loginWithWechat();
 
     expect(requests[0]).toMatchObject({ method: 'POST', path: '/auth/wechat', data: { code: 'wx-code-42' } });
     expect(account).toEqual({ id: 7, channels: ['wechat'], identity_verified: false });
     expect(storage.get('auth.access')).toBe('access-9');
     expect(storage.get('auth.refresh')).toBe('refresh-9');
-    expect(api.isLoggedIn()).toBe(true);
+    expect(session.isLoggedIn()).toBe(true);
   });
 
   test('loginWithWechat reports a failed wx.login in Chinese without calling the server', async () => {
@@ -290,7 +293,7 @@ describe('session', () => {
     jest.spyOn(wx, 'login').mockImplementation((o) => o.fail({ errMsg: 'login:fail' }));
     const requests = fakeServer(() => ({ data: {} }));
 
-    await expect(api.loginWithWechat()).rejects.toMatchObject({
+    await expect(authApi.loginWithWechat()).rejects.toMatchObject({
       code: 'WECHAT_LOGIN_FAILED',
       message: '微信登录失败，请稍后重试',
     });
@@ -301,7 +304,7 @@ describe('session', () => {
     const storage = loggedIn('access-1');
     const requests = fakeServer(() => ({ status: 204, data: '' }));
 
-    await api.logout();
+    await authApi.logout();
 
     expect(requests[0]).toMatchObject({ method: 'POST', path: '/auth/logout' });
     expect(requests[0].header.Authorization).toBe('Bearer access-1');
@@ -312,8 +315,8 @@ describe('session', () => {
     const storage = loggedIn();
     fakeServer(() => NETWORK_FAILURE);
 
-    await expect(api.logout()).resolves.toBeUndefined();
+    await expect(authApi.logout()).resolves.toBeUndefined();
     expect(storage.size).toBe(0);
-    expect(api.isLoggedIn()).toBe(false);
+    expect(session.isLoggedIn()).toBe(false);
   });
 });

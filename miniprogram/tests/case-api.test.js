@@ -1,4 +1,7 @@
-const api = require('../services/api');
+const session = require('../services/session');
+const http = require('../services/http');
+const casesApi = require('../services/cases');
+const materialsApi = require('../services/materials');
 const { yuanToFen, fenToYuan } = require('../utils/money');
 const { presentField, sectionPayload } = require('../utils/form-fields');
 const { presentIncomplete } = require('../utils/case-incomplete');
@@ -21,15 +24,16 @@ beforeEach(() => {
 
 describe('endpoints of the combined application', () => {
   test.each([
-    ['getBusinessTypes', () => api.getBusinessTypes(), 'GET', '/business-types', undefined],
-    ['createCase', () => api.createCase({ businessType: 'transfer', unitNumber: '440402001001GB00001F00010001', location: '香洲区' }), 'POST', '/cases', { business_type: 'transfer', unit_number: '440402001001GB00001F00010001', location: '香洲区' }],
-    ['getCaseForm', () => api.getCaseForm(CASE_NUMBER), 'GET', `${BASE}/form`, undefined],
-    ['saveFormSection', () => api.saveFormSection(CASE_NUMBER, 'transaction', { price_fen: 123456 }), 'PUT', `${BASE}/form/transaction`, { price_fen: 123456 }],
-    ['addApplicant', () => api.addApplicant(CASE_NUMBER, { role: 'buyer', kind: 'natural', name: '李四', id_number: '11010519491231002X' }), 'POST', `${BASE}/applicants`, { role: 'buyer', kind: 'natural', name: '李四', id_number: '11010519491231002X' }],
-    ['removeApplicant', () => api.removeApplicant(CASE_NUMBER, 12), 'DELETE', `${BASE}/applicants/12`, undefined],
-    ['listMaterials', () => api.listMaterials(CASE_NUMBER), 'GET', `${BASE}/materials`, undefined],
-    ['withdrawMaterial', () => api.withdrawMaterial(CASE_NUMBER, 5), 'DELETE', `${BASE}/materials/5`, undefined],
-    ['withdrawCase', () => api.withdrawCase(CASE_NUMBER), 'POST', `${BASE}/withdraw`, undefined],
+    ['getBusinessTypes', () => casesApi.getBusinessTypes(), 'GET', '/business-types', undefined],
+    ['createCase', () => casesApi.createCase({ businessType: 'transfer', unitNumber: '440402001001GB00001F00010001', location: '香洲区' }), 'POST', '/cases', { business_type: 'transfer', unit_number: '440402001001GB00001F00010001', location: '香洲区' }],
+    ['getCaseForm', () => casesApi.getCaseForm(CASE_NUMBER), 'GET', `${BASE}/form`, undefined],
+    ['saveFormSection', () => casesApi.saveFormSection(CASE_NUMBER, 'transaction', { price_fen: 123456 }), 'PUT', `${BASE}/form/transaction`, { price_fen: 123456 }],
+    ['addApplicant', () => casesApi.addApplicant(CASE_NUMBER, { role: 'buyer', kind: 'natural', name: '李四', id_number: '11010519491231002X' }), 'POST', `${BASE}/applicants`, { role: 'buyer', kind: 'natural', name: '李四', id_number: '11010519491231002X' }],
+    ['removeApplicant', () => casesApi.removeApplicant(CASE_NUMBER, 12), 'DELETE', `${BASE}/applicants/12`, undefined],
+    ['listMaterials', () => materialsApi.listMaterials(CASE_NUMBER), 'GET', `${BASE}/materials`, undefined],
+    ['withdrawMaterial', () => materialsApi.withdrawMaterial(CASE_NUMBER, 5), 'DELETE', `${BASE}/materials/5`, undefined],
+    ['withdrawCase', () => casesApi.withdrawCase(CASE_NUMBER), 'POST', `${BASE}/withdraw`, undefined],
+    ['rateCase', () => casesApi.rateCase(CASE_NUMBER, 4), 'POST', `${BASE}/rating`, { score: 4 }],
   ])('%s', async (name, call, method, path, data) => {
     loggedIn('access-1');
     const requests = fakeServer(() => ({ data: [] }));
@@ -43,11 +47,11 @@ describe('endpoints of the combined application', () => {
   });
 
   test.each([
-    ['confirmCase', (n) => api.confirmCase(n), `${BASE}/confirm`],
-    ['submitCase', (n) => api.submitCase(n), `${BASE}/submit`],
+    ['confirmCase', (n) => casesApi.confirmCase(n), `${BASE}/confirm`],
+    ['submitCase', (n) => casesApi.submitCase(n), `${BASE}/submit`],
   ])('%s sends the identity claim', async (name, call, path) => {
     loggedIn();
-    api.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 600 });
+    session.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 600 });
     const requests = fakeServer(() => ({ data: caseDetail() }));
 
     const detail = await call(CASE_NUMBER);
@@ -61,7 +65,7 @@ describe('endpoints of the combined application', () => {
     loggedIn();
     const requests = fakeServer(() => ({ status: 201, data: caseDetail() }));
 
-    await api.createCase({ businessType: 'first_registration', unitNumber: '', location: '' });
+    await casesApi.createCase({ businessType: 'first_registration', unitNumber: '', location: '' });
 
     expect(requests[0].data).toEqual({ business_type: 'first_registration' });
   });
@@ -75,11 +79,11 @@ describe('errors of the combined application', () => {
       data: errorBody('VALIDATION_FAILED', '提交的信息有误，请检查后重试', { fields: { price_fen: ['数值超出允许范围'], floors: ['应为整数', '数值超出允许范围'] } }),
     }));
 
-    const error = await api.saveFormSection(CASE_NUMBER, 'transaction', {}).catch((err) => err);
+    const error = await casesApi.saveFormSection(CASE_NUMBER, 'transaction', {}).catch((err) => err);
 
     expect(error).toMatchObject({ code: 'VALIDATION_FAILED', status: 422, message: '提交的信息有误，请检查后重试' });
-    expect(api.fieldErrorsOf(error)).toEqual({ price_fen: '数值超出允许范围', floors: '应为整数；数值超出允许范围' });
-    expect(api.hasErrorCode(error, 'VALIDATION_FAILED')).toBe(true);
+    expect(http.fieldErrorsOf(error)).toEqual({ price_fen: '数值超出允许范围', floors: '应为整数；数值超出允许范围' });
+    expect(http.hasErrorCode(error, 'VALIDATION_FAILED')).toBe(true);
   });
 
   test('one envelope only: a top-level `errors` is not read as field errors, and codes are compared exactly', async () => {
@@ -89,11 +93,11 @@ describe('errors of the combined application', () => {
       data: { code: 'validation_failed', message: '提交的信息有误', details: {}, errors: { price_fen: ['数值超出允许范围'] } },
     }));
 
-    const error = await api.saveFormSection(CASE_NUMBER, 'transaction', {}).catch((err) => err);
+    const error = await casesApi.saveFormSection(CASE_NUMBER, 'transaction', {}).catch((err) => err);
 
     expect(error.message).toBe('提交的信息有误');
-    expect(api.fieldErrorsOf(error)).toEqual({});
-    expect(api.hasErrorCode(error, 'VALIDATION_FAILED')).toBe(false);
+    expect(http.fieldErrorsOf(error)).toEqual({});
+    expect(http.hasErrorCode(error, 'VALIDATION_FAILED')).toBe(false);
   });
 
   test('CASE_INCOMPLETE keeps its lists in details', async () => {
@@ -106,12 +110,12 @@ describe('errors of the combined application', () => {
     };
     fakeServer(() => ({ status: 422, data: errorBody('CASE_INCOMPLETE', '申请尚不完整，不能提交', details) }));
 
-    const error = await api.submitCase(CASE_NUMBER).catch((err) => err);
+    const error = await casesApi.submitCase(CASE_NUMBER).catch((err) => err);
 
     expect(error.details).toEqual(details);
-    expect(api.fieldErrorsOf(error)).toEqual({});
-    expect(api.hasErrorCode(error, 'CASE_INCOMPLETE')).toBe(true);
-    expect(api.hasErrorCode(error, 'CASE_STATE_CONFLICT')).toBe(false);
+    expect(http.fieldErrorsOf(error)).toEqual({});
+    expect(http.hasErrorCode(error, 'CASE_INCOMPLETE')).toBe(true);
+    expect(http.hasErrorCode(error, 'CASE_STATE_CONFLICT')).toBe(false);
   });
 
   test('the lines of CASE_INCOMPLETE use the names the server gives', () => {
@@ -145,7 +149,7 @@ describe('uploadMaterial', () => {
     const uploads = fakeUploads(() => ({ status: 201, data: JSON.stringify({ id: 9, item: 'identity_document' }) }));
     const progress = [];
 
-    const material = await api.uploadMaterial(CASE_NUMBER, {
+    const material = await materialsApi.uploadMaterial(CASE_NUMBER, {
       filePath: 'wxfile://tmp/a.jpg',
       item: 'identity_document',
       role: 'seller',
@@ -168,9 +172,9 @@ describe('uploadMaterial', () => {
     loggedIn();
     const uploads = fakeUploads(() => ({ status: 201, data: { id: 9 } }));
 
-    await api.uploadMaterial(CASE_NUMBER, { filePath: 'wxfile://tmp/a.pdf', item: 'sale_contract', role: 'buyer', filename: '买卖合同.pdf' });
-    await api.uploadMaterial(CASE_NUMBER, { filePath: 'wxfile://tmp/b.jpg', item: 'identity_document', role: 'buyer' });
-    await api.uploadMaterial(CASE_NUMBER, { filePath: 'wxfile://tmp/c.jpg', item: 'identity_document', role: 'buyer', filename: '  ' });
+    await materialsApi.uploadMaterial(CASE_NUMBER, { filePath: 'wxfile://tmp/a.pdf', item: 'sale_contract', role: 'buyer', filename: '买卖合同.pdf' });
+    await materialsApi.uploadMaterial(CASE_NUMBER, { filePath: 'wxfile://tmp/b.jpg', item: 'identity_document', role: 'buyer' });
+    await materialsApi.uploadMaterial(CASE_NUMBER, { filePath: 'wxfile://tmp/c.jpg', item: 'identity_document', role: 'buyer', filename: '  ' });
 
     expect(uploads.map((u) => u.formData)).toEqual([
       { item: 'sale_contract', role: 'buyer', filename: '买卖合同.pdf' },
@@ -184,7 +188,7 @@ describe('uploadMaterial', () => {
     const uploads = fakeUploads(() => ({ status: 201, data: { id: 9 } }));
     const stem = '合'.repeat(150) + '😀'.repeat(100);
 
-    await api.uploadMaterial(CASE_NUMBER, { filePath: 'f', item: 'x', role: 'y', filename: `${stem}.pdf` });
+    await materialsApi.uploadMaterial(CASE_NUMBER, { filePath: 'f', item: 'x', role: 'y', filename: `${stem}.pdf` });
 
     const sent = uploads[0].formData.filename;
     expect(Array.from(sent)).toHaveLength(200);
@@ -201,7 +205,7 @@ describe('uploadMaterial', () => {
         : { status: 201, data: { id: 10 } },
     );
 
-    const material = await api.uploadMaterial(CASE_NUMBER, { filePath: 'wxfile://tmp/a.jpg', item: 'x', role: 'y' });
+    const material = await materialsApi.uploadMaterial(CASE_NUMBER, { filePath: 'wxfile://tmp/a.jpg', item: 'x', role: 'y' });
 
     expect(material).toEqual({ id: 10 });
     expect(requests.map((r) => r.path)).toEqual(['/auth/refresh']);
@@ -214,7 +218,7 @@ describe('uploadMaterial', () => {
     fakeServer(() => ({ data: tokenPair('new-access', 'new-refresh') }));
     const uploads = fakeUploads(() => ({ status: 401, data: errorBody('TOKEN_INVALID', '登录无效') }));
 
-    await expect(api.uploadMaterial(CASE_NUMBER, { filePath: 'f', item: 'x', role: 'y' })).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+    await expect(materialsApi.uploadMaterial(CASE_NUMBER, { filePath: 'f', item: 'x', role: 'y' })).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
     expect(uploads).toHaveLength(2);
   });
 
@@ -227,14 +231,14 @@ describe('uploadMaterial', () => {
     loggedIn();
     fakeUploads(() => ({ status, data }));
 
-    await expect(api.uploadMaterial(CASE_NUMBER, { filePath: 'f', item: 'x', role: 'y' })).rejects.toMatchObject({ code, message, status });
+    await expect(materialsApi.uploadMaterial(CASE_NUMBER, { filePath: 'f', item: 'x', role: 'y' })).rejects.toMatchObject({ code, message, status });
   });
 
   test('a failed upload becomes NETWORK_ERROR', async () => {
     loggedIn();
     fakeUploads(() => NETWORK_FAILURE);
 
-    await expect(api.uploadMaterial(CASE_NUMBER, { filePath: 'f', item: 'x', role: 'y' })).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+    await expect(materialsApi.uploadMaterial(CASE_NUMBER, { filePath: 'f', item: 'x', role: 'y' })).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
   });
 });
 
@@ -243,7 +247,7 @@ describe('downloadFile', () => {
     loggedIn('access-1');
     const downloads = fakeDownloads(() => ({ tempFilePath: 'wxfile://tmp/x.jpg' }));
 
-    await expect(api.downloadFile(`/api${BASE}/materials/5/thumbnail`)).resolves.toBe('wxfile://tmp/x.jpg');
+    await expect(http.downloadFile(`/api${BASE}/materials/5/thumbnail`)).resolves.toBe('wxfile://tmp/x.jpg');
     expect(downloads[0]).toEqual({
       url: `http://127.0.0.1:8000/api${BASE}/materials/5/thumbnail`,
       header: { Authorization: 'Bearer access-1' },
@@ -254,7 +258,7 @@ describe('downloadFile', () => {
     loggedIn('access-1');
     const downloads = fakeDownloads(() => ({ tempFilePath: 'wxfile://tmp/x.pdf' }));
 
-    await api.downloadFile('https://files.example.com/a.pdf');
+    await http.downloadFile('https://files.example.com/a.pdf');
 
     expect(downloads[0].header).toEqual({});
   });
@@ -266,7 +270,7 @@ describe('downloadFile', () => {
       download.header.Authorization === 'Bearer old-access' ? { status: 401 } : { tempFilePath: 'wxfile://tmp/ok' },
     );
 
-    await expect(api.downloadFile('/api/x')).resolves.toBe('wxfile://tmp/ok');
+    await expect(http.downloadFile('/api/x')).resolves.toBe('wxfile://tmp/ok');
     expect(downloads).toHaveLength(2);
   });
 
@@ -274,7 +278,7 @@ describe('downloadFile', () => {
     loggedIn();
     fakeDownloads(() => ({ status: 404, tempFilePath: 'wxfile://tmp/err' }));
 
-    await expect(api.downloadFile('/api/x')).rejects.toMatchObject({ code: 'NOT_FOUND', message: '文件不存在或已被撤回' });
+    await expect(http.downloadFile('/api/x')).rejects.toMatchObject({ code: 'NOT_FOUND', message: '文件不存在或已被撤回' });
   });
 });
 

@@ -91,8 +91,7 @@ describe('the combined application (一窗受理)', () => {
       { status: 'accepted', status_label: '审核中', step_label: '税务局开始审核', department: 'tax', department_label: '税务局', actor_role_label: '系统', at: '2026-11-23T01:00:00Z' },
       { status: 'returned', status_label: '已退回', step_label: '税务局退回补正', department: 'tax', department_label: '税务局', actor_role_label: '税务局审核员', at: '2026-11-23T02:06:00Z' },
     ],
-    allowed_actions: ['edit', 'submit', 'withdraw'],
-    materials_editable: true,
+    allowed_actions: ['edit', 'upload_materials', 'submit', 'withdraw'],
     returned_items: [
       { kind: 'section', code: 'transaction', name: '交易信息', role: null, role_label: null, reason: '成交价格与合同不一致', department_label: '税务局' },
       { kind: 'material', code: 'identity_document', name: '身份证明', role: 'buyer', role_label: '买受人', reason: '照片模糊', department_label: '不动产登记中心' },
@@ -143,38 +142,173 @@ describe('the combined application (一窗受理)', () => {
     expect(page.querySelectorAll('.applicant').map(words)).toEqual(['出卖人 张* 本人 已确认', '买受人 李**']);
   });
 
+  function buttonTexts(page) {
+    return Array.from(page.querySelector('.actions').dom.children).map((button) => button.textContent.trim());
+  }
+
   test('the buttons follow allowed_actions', async () => {
     loggedIn();
     fakeServer(() => ({ data: REVIEWED }));
 
     const page = await openDetail(CASE_NUMBER);
 
-    expect(Array.from(page.querySelector('.actions').dom.children).map((button) => button.textContent.trim())).toEqual(['修改申请', '提交申请', '撤回申请']);
+    expect(buttonTexts(page)).toEqual(['修改申请', '上传材料', '提交申请', '撤回申请']);
+    expect(page.querySelectorAll('.actions__button').map((button) => button.dom.getAttribute('data-action'))).toEqual(['edit', 'upload_materials', 'submit', 'withdraw']);
   });
 
-  test('a case with assessed fees offers 缴纳税费, which opens the payment page', async () => {
+  test('every action of the vocabulary has its button, in the server’s order', async () => {
     loggedIn();
-    fakeServer(() => ({ data: caseDetail({ status: 'fees_assessed', status_label: '待缴费', allowed_actions: [] }) }));
+    const all = ['edit', 'upload_materials', 'confirm', 'submit', 'pay', 'view_certificate', 'request_correction', 'track_delivery', 'rate', 'withdraw'];
+    fakeServer(() => ({ data: caseDetail({ allowed_actions: all.slice().reverse() }) }));
 
     const page = await openDetail(CASE_NUMBER);
 
-    expect(Array.from(page.querySelector('.actions').dom.children).map((button) => button.textContent.trim())).toEqual(['缴纳税费']);
+    expect(buttonTexts(page)).toEqual(['撤回申请', '评价服务', '证书寄递', '申请更正', '查看电子证书', '缴纳税费', '提交申请', '确认申请内容', '上传材料', '修改申请']);
+  });
+
+  test('an action this version does not know is left out', async () => {
+    loggedIn();
+    fakeServer(() => ({ data: caseDetail({ allowed_actions: ['teleport', 'pay', 'PAY', ''] }) }));
+
+    const page = await openDetail(CASE_NUMBER);
+
+    expect(buttonTexts(page)).toEqual(['缴纳税费']);
+  });
+
+  test.each([
+    ['fees_assessed', '待缴费'],
+    ['certificate_issued', '已发证'],
+    ['archived', '已归档'],
+    ['draft', '草稿'],
+  ])('the status alone (%s) offers nothing: only allowed_actions counts', async (status, statusLabel) => {
+    loggedIn();
+    fakeServer(() => ({ data: caseDetail({ status, status_label: statusLabel, allowed_actions: [], materials_editable: true }) }));
+
+    const page = await openDetail(CASE_NUMBER);
+
+    expect(page.querySelector('.actions')).toBeUndefined();
+    expect(page.querySelector('.actions__pay')).toBeUndefined();
+    expect(page.querySelector('.actions__certificates')).toBeUndefined();
+  });
+
+  test('缴纳税费 when the server offers pay (a register-then-pay case), which opens the payment page', async () => {
+    loggedIn();
+    fakeServer(() => ({ data: caseDetail({ status: 'registered', status_label: '已登簿', allowed_actions: ['pay'] }) }));
+
+    const page = await openDetail(CASE_NUMBER);
+
+    expect(buttonTexts(page)).toEqual(['缴纳税费']);
     await tap(page, '.actions__pay');
     expect(wx.navigateTo).toHaveBeenCalledWith({ url: `/pages/case-payment/index?case_number=${CASE_NUMBER}` });
   });
 
-  test.each([
-    ['certificate_issued', '已发证'],
-    ['archived', '已归档'],
-  ])('a %s case offers 查看电子证书, which opens my certificates', async (status, statusLabel) => {
+  test('查看电子证书 and 申请更正 open my certificates; 证书寄递 the delivery page; 上传材料 the materials', async () => {
     loggedIn();
-    fakeServer(() => ({ data: caseDetail({ status, status_label: statusLabel, allowed_actions: [] }) }));
+    fakeServer(() => ({
+      data: caseDetail({
+        status: 'certificate_issued',
+        status_label: '已发证',
+        allowed_actions: ['upload_materials', 'view_certificate', 'request_correction', 'track_delivery'],
+      }),
+    }));
 
     const page = await openDetail(CASE_NUMBER);
-
-    expect(Array.from(page.querySelector('.actions').dom.children).map((button) => button.textContent.trim())).toEqual(['查看电子证书']);
     await tap(page, '.actions__certificates');
-    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/certificates/index' });
+    await tap(page, '.actions__correction');
+    await tap(page, '.actions__delivery');
+    await tap(page, '.actions__materials');
+
+    expect(wx.navigateTo.mock.calls.map(([options]) => options.url)).toEqual([
+      '/packageCertificate/pages/list/index',
+      '/packageCertificate/pages/list/index',
+      `/pages/delivery/index?case_number=${CASE_NUMBER}`,
+      `/pages/case-materials/index?case_number=${CASE_NUMBER}`,
+    ]);
+  });
+
+  test('a tap on an action the case no longer offers does nothing', async () => {
+    loggedIn();
+    fakeServer(() => ({ data: caseDetail({ allowed_actions: ['pay'] }) }));
+    const page = await openDetail(CASE_NUMBER);
+
+    page.instance.onAction({ currentTarget: { dataset: { action: 'withdraw' } } });
+    page.instance.onAction({ currentTarget: { dataset: { action: 'constructor' } } });
+    await settle();
+
+    expect(wx.showModal).not.toHaveBeenCalled();
+    expect(wx.navigateTo).not.toHaveBeenCalled();
+  });
+
+  describe('评价服务', () => {
+    const RATED = caseDetail({ status: 'certificate_issued', status_label: '已发证', allowed_actions: ['view_certificate'] });
+
+    function rateServer(answer = { status: 201, data: { score: 4 } }) {
+      let rated = false;
+      const requests = fakeServer((req) => {
+        if (req.path === `${BASE}/rating`) {
+          rated = answer.status < 300;
+          return answer;
+        }
+        return { data: rated ? RATED : caseDetail({ status: 'certificate_issued', status_label: '已发证', allowed_actions: ['view_certificate', 'rate'] }) };
+      });
+      return requests;
+    }
+
+    test('offers the five levels and sends the chosen score, then thanks and reloads', async () => {
+      loggedIn();
+      const requests = rateServer();
+      jest.spyOn(wx, 'showActionSheet').mockImplementation((o) => o.success({ tapIndex: 1 }));
+      const page = await openDetail(CASE_NUMBER);
+
+      await tap(page, '.actions__rate');
+
+      expect(wx.showActionSheet).toHaveBeenCalledWith(expect.objectContaining({ itemList: ['非常满意', '满意', '基本满意', '不满意', '非常不满意'] }));
+      const rating = requests.find((r) => r.path === `${BASE}/rating`);
+      expect(rating).toMatchObject({ method: 'POST', data: { score: 4 } });
+      expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '感谢您的评价' }));
+      expect(requests.filter((r) => r.path === BASE)).toHaveLength(2);
+      expect(buttonTexts(page)).toEqual(['查看电子证书']);
+    });
+
+    test.each([
+      [0, 5],
+      [2, 3],
+      [3, 2],
+      [4, 1],
+    ])('level %i is score %i', async (tapIndex, score) => {
+      loggedIn();
+      const requests = rateServer();
+      jest.spyOn(wx, 'showActionSheet').mockImplementation((o) => o.success({ tapIndex }));
+      const page = await openDetail(CASE_NUMBER);
+
+      await tap(page, '.actions__rate');
+
+      expect(requests.find((r) => r.path === `${BASE}/rating`).data).toEqual({ score });
+    });
+
+    test('closing the sheet sends nothing', async () => {
+      loggedIn();
+      const requests = rateServer();
+      jest.spyOn(wx, 'showActionSheet').mockImplementation((o) => o.fail({ errMsg: 'showActionSheet:fail cancel' }));
+      const page = await openDetail(CASE_NUMBER);
+
+      await tap(page, '.actions__rate');
+
+      expect(requests.filter((r) => r.method === 'POST')).toHaveLength(0);
+      expect(wx.showToast).not.toHaveBeenCalled();
+    });
+
+    test('a refusal shows the server’s message', async () => {
+      loggedIn();
+      rateServer({ status: 409, data: errorBody('CASE_STATE_CONFLICT', '已评价') });
+      jest.spyOn(wx, 'showActionSheet').mockImplementation((o) => o.success({ tapIndex: 0 }));
+      const page = await openDetail(CASE_NUMBER);
+
+      await tap(page, '.actions__rate');
+
+      expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '已评价', icon: 'none' }));
+      expect(wx.showToast).not.toHaveBeenCalledWith(expect.objectContaining({ title: '感谢您的评价' }));
+    });
   });
 
   test('a case under review offers no actions, only its materials to read', async () => {
@@ -195,8 +329,7 @@ describe('the combined application (一窗受理)', () => {
     fakeServer(() => ({
       data: caseDetail({
         status: 'returned',
-        allowed_actions: ['confirm', 'submit', 'withdraw'],
-        materials_editable: true,
+        allowed_actions: ['upload_materials', 'confirm', 'submit', 'withdraw'],
         returned_items: [
           { kind: 'section', code: 'unit', name: '不动产单元', role: null, role_label: null, reason: '面积有误', department_label: '不动产登记中心' },
           { kind: 'material', code: 'sale_contract', role: 'buyer', role_label: null, reason: '合同缺页', department_label: '登记簿核查' },
@@ -213,13 +346,13 @@ describe('the combined application (一窗受理)', () => {
     expect(page.querySelector('.actions__edit')).toBeUndefined();
   });
 
-  test('a returned material offers 重新上传 only while materials_editable says so', async () => {
+  test('a returned material offers 重新上传 only while allowed_actions has upload_materials (materials_editable no longer counts)', async () => {
     loggedIn();
     fakeServer(() => ({
       data: caseDetail({
         status: 'returned',
         allowed_actions: ['edit', 'submit', 'withdraw'],
-        materials_editable: false,
+        materials_editable: true,
         returned_items: [
           { kind: 'section', code: 'transaction', name: '交易信息', role: null, role_label: null, reason: '价格有误', department_label: '税务局' },
           { kind: 'material', code: 'sale_contract', name: '存量房买卖合同', role: 'buyer', role_label: '买受人', reason: '合同缺页', department_label: '不动产登记中心' },
@@ -263,7 +396,7 @@ describe('the combined application (一窗受理)', () => {
     await tap(page, '.actions__confirm');
 
     expect(requests.find((r) => r.path === `${BASE}/confirm`).header).not.toHaveProperty('X-Identity-Claim');
-    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/kyc-wechat/index' });
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/wechat/index' });
   });
 
   test('submit lists what is missing, named from the business type', async () => {

@@ -452,7 +452,7 @@ describe('summary, confirm and submit', () => {
     await tap(page, '.wizard__confirm');
 
     expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({ title: '需要身份核验', confirmText: '去核验' }));
-    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/kyc-camera/index' });
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/camera/index' });
     expect(requests.filter((r) => r.path === `${BASE}/confirm`)).toHaveLength(1);
 
     // The journey passes and the citizen comes back to the wizard.
@@ -476,7 +476,7 @@ describe('summary, confirm and submit', () => {
 
     await tap(page, '.wizard__confirm');
     expect(wx.showModal.mock.calls[0][0].content).toContain('您的身份核验已过期');
-    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/kyc-realname/index' });
+    expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/realname/index' });
 
     page.instance.onShow();
     await settle();

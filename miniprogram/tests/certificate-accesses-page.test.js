@@ -16,7 +16,7 @@ const ACCESSES = [
 let pageId;
 
 beforeAll(() => {
-  pageId = loadPage('pages/certificate-accesses/index');
+  pageId = loadPage('packageCertificate/pages/accesses/index');
 });
 
 beforeEach(() => {

@@ -1,6 +1,6 @@
 // The certificate endpoints of the API client: paths with the number encoded,
 // the identity claim where the server wants it, and the claim-protected downloads.
-const api = require('../services/api');
+const certificatesApi = require('../services/certificates');
 const { API_BASE, loggedIn, fakeServer, fakeDownloads, errorBody, tokenPair } = require('./helpers/fake-wx');
 const { NUMBER, BASE, CLAIM } = require('./helpers/certificates');
 
@@ -10,15 +10,15 @@ beforeEach(() => {
 
 describe('endpoints', () => {
   test.each([
-    ['listCertificates', () => api.listCertificates(), 'GET', '/certificates', undefined, false],
-    ['getCertificate', () => api.getCertificate(NUMBER), 'GET', BASE, undefined, true],
-    ['listInstitutions', () => api.listInstitutions(), 'GET', '/institutions', undefined, false],
-    ['listCertificateConsents', () => api.listCertificateConsents(NUMBER), 'GET', `${BASE}/consents`, undefined, false],
-    ['grantCertificateConsent', () => api.grantCertificateConsent(NUMBER, { institutionId: 3, purpose: '办理抵押贷款', days: 30 }), 'POST', `${BASE}/consents`, { institution_id: 3, purpose: '办理抵押贷款', days: 30 }, true],
-    ['revokeCertificateConsent', () => api.revokeCertificateConsent(NUMBER, 11), 'DELETE', `${BASE}/consents/11`, undefined, true],
-    ['listCertificateAccesses', () => api.listCertificateAccesses(NUMBER), 'GET', `${BASE}/accesses`, undefined, false],
-    ['listCertificateCorrections', () => api.listCertificateCorrections(NUMBER), 'GET', `${BASE}/corrections`, undefined, false],
-    ['reportCertificateError', () => api.reportCertificateError(NUMBER, { item: '坐落', description: '门牌号有误' }), 'POST', `${BASE}/corrections`, { item: '坐落', description: '门牌号有误' }, true],
+    ['listCertificates', () => certificatesApi.listCertificates(), 'GET', '/certificates', undefined, false],
+    ['getCertificate', () => certificatesApi.getCertificate(NUMBER), 'GET', BASE, undefined, true],
+    ['listInstitutions', () => certificatesApi.listInstitutions(), 'GET', '/institutions', undefined, false],
+    ['listCertificateConsents', () => certificatesApi.listCertificateConsents(NUMBER), 'GET', `${BASE}/consents`, undefined, false],
+    ['grantCertificateConsent', () => certificatesApi.grantCertificateConsent(NUMBER, { institutionId: 3, purpose: '办理抵押贷款', days: 30 }), 'POST', `${BASE}/consents`, { institution_id: 3, purpose: '办理抵押贷款', days: 30 }, true],
+    ['revokeCertificateConsent', () => certificatesApi.revokeCertificateConsent(NUMBER, 11), 'DELETE', `${BASE}/consents/11`, undefined, true],
+    ['listCertificateAccesses', () => certificatesApi.listCertificateAccesses(NUMBER), 'GET', `${BASE}/accesses`, undefined, false],
+    ['listCertificateCorrections', () => certificatesApi.listCertificateCorrections(NUMBER), 'GET', `${BASE}/corrections`, undefined, false],
+    ['reportCertificateError', () => certificatesApi.reportCertificateError(NUMBER, { item: '坐落', description: '门牌号有误' }), 'POST', `${BASE}/corrections`, { item: '坐落', description: '门牌号有误' }, true],
   ])('%s: %s %s', async (_, call, method, path, body, claim) => {
     const store = loggedIn();
     store.set('kyc.claim', CLAIM);
@@ -37,7 +37,7 @@ describe('endpoints', () => {
     loggedIn();
     const requests = fakeServer(() => ({ data: [] }));
 
-    await api.listCertificateAccesses('A/B 1');
+    await certificatesApi.listCertificateAccesses('A/B 1');
 
     expect(requests[0].path).toBe('/certificates/A%2FB%201/accesses');
   });
@@ -49,8 +49,8 @@ describe('downloadCertificateFile', () => {
     store.set('kyc.claim', CLAIM);
     const downloads = fakeDownloads((download) => ({ tempFilePath: `wxfile://tmp/${download.url.split('/').pop()}` }));
 
-    await expect(api.downloadCertificateFile(NUMBER, 'image')).resolves.toBe('wxfile://tmp/image');
-    await expect(api.downloadCertificateFile(NUMBER, 'pdf')).resolves.toBe('wxfile://tmp/pdf');
+    await expect(certificatesApi.downloadCertificateFile(NUMBER, 'image')).resolves.toBe('wxfile://tmp/image');
+    await expect(certificatesApi.downloadCertificateFile(NUMBER, 'pdf')).resolves.toBe('wxfile://tmp/pdf');
 
     expect(downloads.map((download) => download.url)).toEqual([`${API_BASE}${BASE}/image`, `${API_BASE}${BASE}/pdf`]);
     downloads.forEach((download) => expect(download.header).toEqual({ Authorization: 'Bearer access-1', 'X-Identity-Claim': 'claim-1' }));
@@ -61,7 +61,7 @@ describe('downloadCertificateFile', () => {
     store.set('kyc.claim', { token: 'old-claim', expiresAt: Date.now() - 1000 });
     const downloads = fakeDownloads(() => ({ status: 403, tempFilePath: '' }));
 
-    await expect(api.downloadCertificateFile(NUMBER, 'pdf')).rejects.toMatchObject({ code: 'IDENTITY_CLAIM_REQUIRED', status: 403 });
+    await expect(certificatesApi.downloadCertificateFile(NUMBER, 'pdf')).rejects.toMatchObject({ code: 'IDENTITY_CLAIM_REQUIRED', status: 403 });
     expect(downloads[0].header).toEqual({ Authorization: 'Bearer access-1' });
   });
 
@@ -72,7 +72,7 @@ describe('downloadCertificateFile', () => {
       readFileSync: () => JSON.stringify(errorBody('IDENTITY_CLAIM_EXPIRED', '人脸核验已过期，请重新核验')),
     }));
 
-    await expect(api.downloadCertificateFile(NUMBER, 'image')).rejects.toMatchObject({
+    await expect(certificatesApi.downloadCertificateFile(NUMBER, 'image')).rejects.toMatchObject({
       code: 'IDENTITY_CLAIM_EXPIRED',
       message: '人脸核验已过期，请重新核验',
       status: 403,
@@ -87,7 +87,7 @@ describe('downloadCertificateFile', () => {
       download.header.Authorization === 'Bearer old-access' ? { status: 401, tempFilePath: '' } : { tempFilePath: 'wxfile://tmp/ok' },
     );
 
-    await expect(api.downloadCertificateFile(NUMBER, 'pdf')).resolves.toBe('wxfile://tmp/ok');
+    await expect(certificatesApi.downloadCertificateFile(NUMBER, 'pdf')).resolves.toBe('wxfile://tmp/ok');
     expect(downloads).toHaveLength(2);
     expect(downloads[1].header).toEqual({ Authorization: 'Bearer new-access', 'X-Identity-Claim': 'claim-1' });
   });
@@ -96,6 +96,6 @@ describe('downloadCertificateFile', () => {
     loggedIn();
     fakeDownloads(() => ({ status: 404, tempFilePath: '' }));
 
-    await expect(api.downloadCertificateFile(NUMBER, 'image')).rejects.toMatchObject({ code: 'NOT_FOUND', message: '未找到该证书' });
+    await expect(certificatesApi.downloadCertificateFile(NUMBER, 'image')).rejects.toMatchObject({ code: 'NOT_FOUND', message: '未找到该证书' });
   });
 });

@@ -29,7 +29,7 @@ const REVOKED = consent({ id: 9, institution: INSTITUTIONS[1], purpose: '办理�
 let pageId;
 
 beforeAll(() => {
-  pageId = loadPage('pages/certificate-consents/index');
+  pageId = loadPage('packageCertificate/pages/consents/index');
 });
 
 beforeEach(() => {
@@ -213,7 +213,7 @@ test('granting without a claim offers verification, then grants on return withou
   expect(wx.showModal).toHaveBeenCalledTimes(2); // the grant, then the verification
   expect(wx.showModal.mock.calls[1][0]).toMatchObject({ title: '需要身份核验', confirmText: '去核验' });
   expect(wx.showModal.mock.calls[1][0].content).toContain('授权机构查询前需要进行人脸核验');
-  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/kyc-camera/index' });
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/camera/index' });
   expect(wx.showToast).not.toHaveBeenCalledWith(expect.objectContaining({ title: '已授权' }));
 
   store.set('kyc.claim', CLAIM);

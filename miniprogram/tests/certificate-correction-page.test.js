@@ -41,7 +41,7 @@ const ANSWERED = request({
 let pageId;
 
 beforeAll(() => {
-  pageId = loadPage('pages/certificate-correction/index');
+  pageId = loadPage('packageCertificate/pages/correction/index');
 });
 
 beforeEach(() => {
@@ -221,7 +221,7 @@ test('without a claim verification is offered, and the report is sent on return'
 
   expect(wx.showModal.mock.calls[0][0]).toMatchObject({ title: '需要身份核验' });
   expect(wx.showModal.mock.calls[0][0].content).toContain('报告证书错误前需要进行人脸核验');
-  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/kyc-wechat/index' });
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/wechat/index' });
   expect(page.querySelector('.correction__submitted')).toBeUndefined();
 
   store.set('kyc.claim', CLAIM);

@@ -167,7 +167,7 @@ test('without a claim: face verification is offered, and the certificate loads o
   expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({ title: '需要身份核验', confirmText: '去核验' }));
   expect(wx.showModal.mock.calls[0][0].content).toContain('查看证书前需要进行人脸核验');
   expect(requests.map((req) => req.path)).toContain('/kyc/status');
-  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/kyc-wechat/index' });
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/wechat/index' });
   expect(files).toHaveLength(0);
   expect(page.querySelector('.viewer__image')).toBeUndefined();
 
@@ -207,7 +207,7 @@ test('declining verification leaves a 去核验 button that opens the journey', 
   expect(wx.navigateTo).not.toHaveBeenCalled();
   expect(textOf(page.querySelector('.viewer__verify'))).toContain('查看电子证书前需要进行人脸核验');
   await tap(page, '.viewer__verify-button');
-  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/kyc-wechat/index' });
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/wechat/index' });
   expect(page.instance.pendingClaimAction).toBe('view');
 });
 
@@ -232,7 +232,7 @@ test('an expired claim on the PDF (the envelope in the downloaded body) offers v
   expect(wx.showModal.mock.calls[0][0].content).toContain('您的身份核验已过期');
   expect(wx.showModal.mock.calls[0][0].content).toContain('下载证书');
   expect(wx.hideLoading).toHaveBeenCalled();
-  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/kyc-wechat/index' });
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/wechat/index' });
 
   expired = false;
   store.set('kyc.claim', { token: 'claim-2', expiresAt: Date.now() + 3600000 });
@@ -301,9 +301,9 @@ test('the three links open consents, accesses and the error report for this cert
   await tap(page, '.links__correction');
 
   expect(wx.navigateTo.mock.calls.map(([options]) => options.url)).toEqual([
-    `/pages/certificate-consents/index?number=${ENCODED}`,
-    `/pages/certificate-accesses/index?number=${ENCODED}`,
-    `/pages/certificate-correction/index?number=${ENCODED}`,
+    `/packageCertificate/pages/consents/index?number=${ENCODED}`,
+    `/packageCertificate/pages/accesses/index?number=${ENCODED}`,
+    `/packageCertificate/pages/correction/index?number=${ENCODED}`,
   ]);
 });
 
@@ -334,7 +334,7 @@ test('an image refused for an expired claim offers verification on tap, then rel
 
   expect(textOf(page.querySelector('.viewer__image-error'))).toBe('人脸核验已过期，请重新核验后查看证书图片（点此重试）');
   await tap(page, '.viewer__image-error');
-  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/kyc-wechat/index' });
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/wechat/index' });
 
   refused = false;
   page.instance.onShow();

@@ -6,7 +6,7 @@ const { NUMBER, NEW_NUMBER, PROOF_NUMBER, summary, revokedSummary } = require('.
 let pageId;
 
 beforeAll(() => {
-  pageId = loadPage('pages/certificates/index');
+  pageId = loadPage('packageCertificate/pages/list/index');
 });
 
 beforeEach(() => {

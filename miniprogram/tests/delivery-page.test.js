@@ -316,14 +316,14 @@ test('a QR that cannot be downloaded leaves the digits and can be retried', asyn
   expect(attr(page.querySelector('.code__qr'), 'src')).toBe(QR_PATH);
 });
 
-describe('the case detail links 纸质证书寄递', () => {
+describe('the case detail offers 证书寄递 when the server allows track_delivery', () => {
   let detailId;
 
   beforeAll(() => {
     detailId = loadPage('pages/case-detail/index');
   });
 
-  function caseDetail(status, statusLabel) {
+  function caseDetail(status, statusLabel, allowedActions) {
     return {
       case_number: CASE_NUMBER,
       business_type: { code: 'transfer', name: '转移登记' },
@@ -334,12 +334,12 @@ describe('the case detail links 纸质证书寄递', () => {
       updated_at: '2026-11-23T02:05:00Z',
       applicants: [],
       timeline: [],
-      allowed_actions: [],
+      allowed_actions: allowedActions,
     };
   }
 
-  async function openDetail(status, statusLabel) {
-    fakeServer(() => ({ data: caseDetail(status, statusLabel) }));
+  async function openDetail(status, statusLabel, allowedActions = []) {
+    fakeServer(() => ({ data: caseDetail(status, statusLabel, allowedActions) }));
     const page = renderPage(detailId);
     page.instance.onLoad({ case_number: CASE_NUMBER });
     await settle();
@@ -352,17 +352,20 @@ describe('the case detail links 纸质证书寄递', () => {
   ])('a %s case links to the delivery page', async (status, statusLabel) => {
     loggedIn();
     jest.spyOn(wx, 'navigateTo').mockImplementation(() => {});
-    const page = await openDetail(status, statusLabel);
+    const page = await openDetail(status, statusLabel, ['view_certificate', 'track_delivery']);
 
-    expect(textOf(page.querySelector('.detail__delivery'))).toBe('纸质证书寄递 ›');
-    await tap(page, '.detail__delivery');
+    expect(textOf(page.querySelector('.actions__delivery'))).toBe('证书寄递');
+    await tap(page, '.actions__delivery');
     expect(wx.navigateTo).toHaveBeenCalledWith({ url: `/pages/delivery/index?case_number=${CASE_NUMBER}` });
   });
 
-  test('a case under review has no such link', async () => {
+  test.each([
+    ['under_review', '审核中'],
+    ['certificate_issued', '已发证'],
+  ])('a case %s without track_delivery has no such button', async (status, statusLabel) => {
     loggedIn();
-    const page = await openDetail('under_review', '审核中');
+    const page = await openDetail(status, statusLabel, ['view_certificate']);
 
-    expect(page.querySelector('.detail__delivery')).toBeUndefined();
+    expect(page.querySelector('.actions__delivery')).toBeUndefined();
   });
 });

@@ -1,4 +1,7 @@
-const api = require('../services/api');
+const session = require('../services/session');
+const http = require('../services/http');
+const authApi = require('../services/auth');
+const kycApi = require('../services/kyc');
 const { formatTime, shanghaiDate } = require('../utils/time');
 const { planFrames, entryUrl } = require('../utils/kyc');
 const { loggedIn, fakeServer, errorBody, tokenPair } = require('./helpers/fake-wx');
@@ -15,38 +18,38 @@ describe('identity claim', () => {
     const storage = loggedIn();
     fakeServer(() => ({ data: { passed: true, claim: 'claim-abc', claim_expires_in: 1800 } }));
 
-    await api.verifyKycChallenge('nonce-1', ['frame']);
+    await kycApi.verifyKycChallenge('nonce-1', ['frame']);
 
     expect(storage.get('kyc.claim')).toEqual({ token: 'claim-abc', expiresAt: NOW + 1800 * 1000 });
-    expect(api.getIdentityClaim()).toEqual({ token: 'claim-abc', expiresAt: NOW + 1800 * 1000 });
+    expect(session.getIdentityClaim()).toEqual({ token: 'claim-abc', expiresAt: NOW + 1800 * 1000 });
   });
 
   test('getIdentityClaim returns null once the claim has expired, and forgets it', () => {
     const storage = loggedIn();
-    api.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 1800 });
+    session.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 1800 });
 
     Date.now.mockReturnValue(NOW + 1799 * 1000);
-    expect(api.getIdentityClaim()).not.toBeNull();
+    expect(session.getIdentityClaim()).not.toBeNull();
 
     Date.now.mockReturnValue(NOW + 1800 * 1000);
-    expect(api.getIdentityClaim()).toBeNull();
+    expect(session.getIdentityClaim()).toBeNull();
     expect(storage.has('kyc.claim')).toBe(false);
   });
 
   test('getIdentityClaim returns null when nothing or something malformed is stored', () => {
     loggedIn();
-    expect(api.getIdentityClaim()).toBeNull();
+    expect(session.getIdentityClaim()).toBeNull();
 
     wx.setStorageSync('kyc.claim', { expiresAt: NOW + 60000 });
-    expect(api.getIdentityClaim()).toBeNull();
+    expect(session.getIdentityClaim()).toBeNull();
   });
 
   test('a request with the identityClaim option sends X-Identity-Claim', async () => {
     loggedIn('access-1');
-    api.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 1800 });
+    session.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 1800 });
     const requests = fakeServer(() => ({ status: 201, data: {} }));
 
-    await api.request('/cases/ZH2026112300001/submit', { method: 'POST', identityClaim: true });
+    await http.request('/cases/ZH2026112300001/submit', { method: 'POST', identityClaim: true });
 
     expect(requests[0].header['X-Identity-Claim']).toBe('claim-abc');
     expect(requests[0].header.Authorization).toBe('Bearer access-1');
@@ -54,21 +57,21 @@ describe('identity claim', () => {
 
   test('other requests never carry the claim', async () => {
     loggedIn();
-    api.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 1800 });
+    session.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 1800 });
     const requests = fakeServer(() => ({ data: { id: 7 } }));
 
-    await api.getMe();
+    await authApi.getMe();
 
     expect(requests[0].header).not.toHaveProperty('X-Identity-Claim');
   });
 
   test('an expired claim is not sent: the server’s answer tells the citizen to verify again', async () => {
     loggedIn();
-    api.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 1800 });
+    session.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 1800 });
     Date.now.mockReturnValue(NOW + 1801 * 1000);
     const requests = fakeServer(() => ({ status: 403, data: errorBody('IDENTITY_REQUIRED', '请先完成身份核验') }));
 
-    await expect(api.request('/payments', { method: 'POST', identityClaim: true })).rejects.toMatchObject({
+    await expect(http.request('/payments', { method: 'POST', identityClaim: true })).rejects.toMatchObject({
       code: 'IDENTITY_REQUIRED',
     });
     expect(requests[0].header).not.toHaveProperty('X-Identity-Claim');
@@ -76,7 +79,7 @@ describe('identity claim', () => {
 
   test('the claim is sent again on the retry after a token refresh', async () => {
     loggedIn('old-access', 'old-refresh');
-    api.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 1800 });
+    session.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 1800 });
     const requests = fakeServer((req) => {
       if (req.path === '/auth/refresh') return { data: tokenPair('new-access', 'new-refresh') };
       if (req.header.Authorization === 'Bearer old-access') {
@@ -85,7 +88,7 @@ describe('identity claim', () => {
       return { status: 201, data: {} };
     });
 
-    await api.request('/cases/ZH2026112300001/submit', { method: 'POST', identityClaim: true });
+    await http.request('/cases/ZH2026112300001/submit', { method: 'POST', identityClaim: true });
 
     expect(requests.map((r) => r.path)).toEqual([
       '/cases/ZH2026112300001/submit',
@@ -97,10 +100,10 @@ describe('identity claim', () => {
 
   test('logging out forgets the claim with the tokens', async () => {
     const storage = loggedIn();
-    api.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 1800 });
+    session.storeIdentityClaim({ claim: 'claim-abc', claim_expires_in: 1800 });
     fakeServer(() => ({ status: 204 }));
 
-    await api.logout();
+    await authApi.logout();
 
     expect(storage.has('kyc.claim')).toBe(false);
   });
@@ -112,7 +115,7 @@ describe('identity claim', () => {
       data: errorBody('KYC_NO_FACE', '未检测到人脸', { attempts_left: 4 }),
     }));
 
-    await expect(api.verifyKycChallenge('nonce-1', ['frame'])).rejects.toMatchObject({
+    await expect(kycApi.verifyKycChallenge('nonce-1', ['frame'])).rejects.toMatchObject({
       code: 'KYC_NO_FACE',
       details: { attempts_left: 4 },
     });
@@ -125,15 +128,15 @@ describe('kyc endpoints', () => {
     loggedIn();
     const requests = fakeServer(() => ({ status: 200, data: { passed: true, claim: 'c', claim_expires_in: 60 } }));
 
-    await api.getKycStatus();
-    await api.getKycConsent();
-    await api.checkRealName({ name: '张三', idNumber: '11010519491231002X' });
-    await api.answerKycConsent({ version: '2026-11-v1', accepted: false });
-    await api.requestKycAppointment({ preferredDate: '2026-11-25', note: '' });
-    await api.createKycChallenge();
-    await api.verifyKycChallenge('n/1', ['f1', 'f2']);
-    await api.createWechatVerifyId();
-    await api.confirmWechatVerify('v-1');
+    await kycApi.getKycStatus();
+    await kycApi.getKycConsent();
+    await kycApi.checkRealName({ name: '张三', idNumber: '11010519491231002X' });
+    await kycApi.answerKycConsent({ version: '2026-11-v1', accepted: false });
+    await kycApi.requestKycAppointment({ preferredDate: '2026-11-25', note: '' });
+    await kycApi.createKycChallenge();
+    await kycApi.verifyKycChallenge('n/1', ['f1', 'f2']);
+    await kycApi.createWechatVerifyId();
+    await kycApi.confirmWechatVerify('v-1');
 
     expect(requests.map((r) => [r.method, r.path, r.data])).toEqual([
       ['GET', '/kyc/status', undefined],
@@ -175,19 +178,19 @@ describe('helpers', () => {
   });
 
   test.each([
-    [{ identity_verified: false, consent_version: null, provider: 'local' }, '/pages/kyc-realname/index'],
-    [{ identity_verified: true, consent_version: null, provider: 'local' }, '/pages/kyc-consent/index'],
-    [{ identity_verified: true, consent_version: '2026-11-v1', provider: 'local' }, '/pages/kyc-camera/index'],
-    [{ identity_verified: true, consent_version: '2026-11-v1', provider: 'wechat' }, '/pages/kyc-wechat/index'],
+    [{ identity_verified: false, consent_version: null, provider: 'local' }, '/packageKyc/pages/realname/index'],
+    [{ identity_verified: true, consent_version: null, provider: 'local' }, '/packageKyc/pages/consent/index'],
+    [{ identity_verified: true, consent_version: '2026-11-v1', provider: 'local' }, '/packageKyc/pages/camera/index'],
+    [{ identity_verified: true, consent_version: '2026-11-v1', provider: 'wechat' }, '/packageKyc/pages/wechat/index'],
     [
       { identity_verified: true, consent_version: '2026-05-v1', current_consent_version: '2026-11-v1', provider: 'local' },
-      '/pages/kyc-consent/index',
+      '/packageKyc/pages/consent/index',
     ],
     [
       { identity_verified: true, consent_version: '2026-11-v1', locked_until: '2026-11-23T16:00:00Z' },
-      '/pages/kyc-result/index?outcome=failed&code=KYC_LOCKED&locked_until=2026-11-23T16%3A00%3A00Z',
+      '/packageKyc/pages/result/index?outcome=failed&code=KYC_LOCKED&locked_until=2026-11-23T16%3A00%3A00Z',
     ],
-    [{ identity_verified: false, locked_until: '2026-11-22T16:00:00Z' }, '/pages/kyc-realname/index'],
+    [{ identity_verified: false, locked_until: '2026-11-22T16:00:00Z' }, '/packageKyc/pages/realname/index'],
   ])('the 实名认证 entry of %p opens %s', (status, url) => {
     expect(entryUrl(status)).toBe(url);
   });

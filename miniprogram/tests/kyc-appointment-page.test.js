@@ -7,7 +7,7 @@ const NOW = Date.parse('2026-11-23T17:00:00Z');
 let pageId;
 
 beforeAll(() => {
-  pageId = loadPage('pages/kyc-appointment/index');
+  pageId = loadPage('packageKyc/pages/appointment/index');
 });
 
 beforeEach(() => {

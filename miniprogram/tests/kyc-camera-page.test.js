@@ -62,7 +62,7 @@ async function advance(ms) {
 let pageId;
 
 beforeAll(() => {
-  pageId = loadPage('pages/kyc-camera/index');
+  pageId = loadPage('packageKyc/pages/camera/index');
 });
 
 beforeEach(() => {
@@ -158,7 +158,7 @@ test('a verification: challenge, prompts with the countdown, a burst per action,
     'base64:wxfile://tmp/photo-4.jpg',
   ]);
   expect(storage.get('kyc.claim')).toEqual({ token: 'claim-xyz', expiresAt: Date.now() + 1800 * 1000 });
-  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/pages/kyc-result/index?outcome=passed' });
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/result/index?outcome=passed' });
 });
 
 test('while the frames are checked the page says so', async () => {
@@ -175,7 +175,7 @@ test('while the frames are checked the page says so', async () => {
   expect(page.querySelector('.face__prompt')).toBeUndefined();
   answer({ data: PASSED });
   await flush();
-  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/pages/kyc-result/index?outcome=passed' });
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/result/index?outcome=passed' });
 });
 
 test('a refusal shows its Chinese message and attempts left; 重试 asks for a new challenge', async () => {
@@ -208,7 +208,7 @@ test('a refusal shows its Chinese message and attempts left; 重试 asks for a n
     'POST /kyc/challenges/nonce-2/verify',
   ]);
   expect(takePhoto).toHaveBeenCalledTimes(8);
-  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/pages/kyc-result/index?outcome=passed' });
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/result/index?outcome=passed' });
 });
 
 test.each([
@@ -357,7 +357,7 @@ test('a locked verification sends the citizen to the result page with the time a
   expect(takePhoto).not.toHaveBeenCalled();
   const { url } = wx.redirectTo.mock.calls[0][0];
   const [route, query] = url.split('?');
-  expect(route).toBe('/pages/kyc-result/index');
+  expect(route).toBe('/packageKyc/pages/result/index');
   expect(Object.fromEntries(new URLSearchParams(query))).toEqual({
     outcome: 'failed',
     code: 'KYC_LOCKED',
@@ -376,7 +376,7 @@ test('the last failed attempt of the day leads to the result page instead of a u
   await runAttempt(page);
 
   const { url } = wx.redirectTo.mock.calls[0][0];
-  expect(url.startsWith('/pages/kyc-result/index?outcome=failed&code=KYC_NO_FACE')).toBe(true);
+  expect(url.startsWith('/packageKyc/pages/result/index?outcome=failed&code=KYC_NO_FACE')).toBe(true);
   expect(page.querySelector('.face__retry')).toBeUndefined();
 });
 

@@ -33,7 +33,7 @@ function server({ provider = 'local', answer } = {}) {
 let pageId;
 
 beforeAll(() => {
-  pageId = loadPage('pages/kyc-consent/index');
+  pageId = loadPage('packageKyc/pages/consent/index');
 });
 
 beforeEach(() => {
@@ -80,7 +80,7 @@ test('同意并继续 records the consent to this version and opens the camera p
 
   const answer = requests.find((r) => r.method === 'POST');
   expect(answer).toMatchObject({ path: '/kyc/consent', data: { version: '2026-11-v1', accepted: true } });
-  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/pages/kyc-camera/index' });
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/camera/index' });
 });
 
 test('with the WeChat provider, consenting opens the WeChat face verification page', async () => {
@@ -90,7 +90,7 @@ test('with the WeChat provider, consenting opens the WeChat face verification pa
 
   await tap(page, '.consent__accept');
 
-  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/pages/kyc-wechat/index' });
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/wechat/index' });
 });
 
 test('不同意 records the refusal, explains the counter alternative and leads to the appointment page', async () => {
@@ -108,7 +108,7 @@ test('不同意 records the refusal, explains the counter alternative and leads 
 
   await tap(page, '.consent__appointment');
 
-  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/pages/kyc-appointment/index' });
+  expect(wx.navigateTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/appointment/index' });
 });
 
 test('after declining, the citizen may change their mind', async () => {

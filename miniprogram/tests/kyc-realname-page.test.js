@@ -5,7 +5,7 @@ const ID_NUMBER = '11010519491231002X';
 let pageId;
 
 beforeAll(() => {
-  pageId = loadPage('pages/kyc-realname/index');
+  pageId = loadPage('packageKyc/pages/realname/index');
 });
 
 beforeEach(() => {
@@ -50,7 +50,7 @@ test('a matched name and ID number are sent and the consent page opens', async (
     path: '/kyc/realname',
     data: { name: '张三', id_number: ID_NUMBER },
   });
-  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/pages/kyc-consent/index' });
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/consent/index' });
 });
 
 test('the server’s validation errors are shown under their own fields', async () => {

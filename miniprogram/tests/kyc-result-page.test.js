@@ -6,7 +6,7 @@ const NOW = Date.parse('2026-11-23T02:05:00Z');
 let pageId;
 
 beforeAll(() => {
-  pageId = loadPage('pages/kyc-result/index');
+  pageId = loadPage('packageKyc/pages/result/index');
 });
 
 beforeEach(() => {
@@ -65,7 +65,7 @@ test('a lock shows the reason, until when in Beijing time, and the counter as th
 
   page.querySelector('.result__appointment').dispatchEvent('tap');
   await settle();
-  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/pages/kyc-appointment/index' });
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/appointment/index' });
 });
 
 test('a lock opened without a message still explains itself', () => {

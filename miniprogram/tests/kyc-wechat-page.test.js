@@ -5,7 +5,7 @@ const NOW = Date.parse('2026-11-23T02:00:00Z');
 let pageId;
 
 beforeAll(() => {
-  pageId = loadPage('pages/kyc-wechat/index');
+  pageId = loadPage('packageKyc/pages/wechat/index');
 });
 
 beforeEach(() => {
@@ -62,7 +62,7 @@ test('success: verify-id, WeChat’s face check with it, the server’s confirma
   expect(requestFacialVerify).toHaveBeenCalledWith(expect.objectContaining({ verifyId: 'verify-1' }));
   expect(requests[1].data).toEqual({ verify_id: 'verify-1' });
   expect(storage.get('kyc.claim')).toEqual({ token: 'claim-wx', expiresAt: NOW + 1800 * 1000 });
-  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/pages/kyc-result/index?outcome=passed' });
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/result/index?outcome=passed' });
 });
 
 test('a cancelled face check asks nothing of the server and offers a retry with a new verify_id', async () => {
@@ -81,7 +81,7 @@ test('a cancelled face check asks nothing of the server and offers a retry with 
   await settle();
 
   expect(wx.requestFacialVerify).toHaveBeenCalledWith(expect.objectContaining({ verifyId: 'verify-2' }));
-  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/pages/kyc-result/index?outcome=passed' });
+  expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/packageKyc/pages/result/index?outcome=passed' });
 });
 
 test('a face check that WeChat did not pass shows the server’s message and attempts left', async () => {
@@ -113,7 +113,7 @@ test('a locked verification goes to the result page', async () => {
   await openAndStart();
 
   expect(wx.requestFacialVerify).not.toHaveBeenCalled();
-  expect(wx.redirectTo.mock.calls[0][0].url).toMatch(/^\/pages\/kyc-result\/index\?outcome=failed&code=KYC_LOCKED&/);
+  expect(wx.redirectTo.mock.calls[0][0].url).toMatch(/^\/packageKyc\/pages\/result\/index\?outcome=failed&code=KYC_LOCKED&/);
 });
 
 test('an old WeChat without requestFacialVerify is told to upgrade, with the counter as the alternative', async () => {

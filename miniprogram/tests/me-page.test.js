@@ -142,7 +142,7 @@ describe('实名认证 entry', () => {
     expect(textOf(page.querySelector('.me__kyc-label'))).toBe('实名认证');
     expect(textOf(page.querySelector('.me__verified'))).toBe('未认证');
     expect(textOf(page.querySelector('.me__kyc-note'))).toBe('去认证');
-    expect(entryUrl(page)).toBe('/pages/kyc-realname/index');
+    expect(entryUrl(page)).toBe('/packageKyc/pages/realname/index');
   });
 
   test('a verified citizen sees until when the face verification holds, in Beijing time', async () => {
@@ -159,7 +159,7 @@ describe('实名认证 entry', () => {
 
     expect(textOf(page.querySelector('.me__verified'))).toBe('已认证');
     expect(textOf(page.querySelector('.me__kyc-note'))).toBe('核验有效至 10:35');
-    expect(entryUrl(page)).toBe('/pages/kyc-camera/index');
+    expect(entryUrl(page)).toBe('/packageKyc/pages/camera/index');
   });
 
   test('a locked citizen sees until when, and the entry opens the explanation', async () => {
@@ -169,7 +169,7 @@ describe('实名认证 entry', () => {
     const page = await showPage();
 
     expect(textOf(page.querySelector('.me__kyc-note'))).toBe('人脸核验已暂停至 2026-11-24 00:00');
-    expect(entryUrl(page)).toMatch(/^\/pages\/kyc-result\/index\?outcome=failed&code=KYC_LOCKED/);
+    expect(entryUrl(page)).toMatch(/^\/packageKyc\/pages\/result\/index\?outcome=failed&code=KYC_LOCKED/);
   });
 
   test('the profile still shows when the verification status cannot be loaded', async () => {
@@ -180,7 +180,7 @@ describe('实名认证 entry', () => {
 
     expect(textOf(page.querySelector('.me__channels'))).toBe('微信');
     expect(textOf(page.querySelector('.me__verified'))).toBe('未认证');
-    expect(entryUrl(page)).toBe('/pages/kyc-realname/index');
+    expect(entryUrl(page)).toBe('/packageKyc/pages/realname/index');
   });
 });
 
@@ -192,5 +192,5 @@ test('我的证书 leads to the certificates list', async () => {
 
   const link = page.querySelector('.me__certificates');
   expect(textOf(link)).toBe('我的证书');
-  expect(link.toJSON().attrs).toEqual(expect.arrayContaining([{ name: 'url', value: '/pages/certificates/index' }]));
+  expect(link.toJSON().attrs).toEqual(expect.arrayContaining([{ name: 'url', value: '/packageCertificate/pages/list/index' }]));
 });

@@ -12,7 +12,7 @@ const {
   settle,
 } = require('./helpers/fake-wx');
 const { CASE_NUMBER } = require('./helpers/cases');
-const { getReceipt } = require('../services/api');
+const { getReceipt } = require('../services/receipts');
 
 function receipt(overrides = {}) {
   return {

@@ -2,15 +2,11 @@
 // identity claim). Without one the server answers 403; the citizen is then
 // offered the verification journey, and the page resumes the action when the
 // journey ends with a valid claim (back on the page's onShow).
-const {
-  confirmCase,
-  submitCase,
-  createPayment,
-  getKycStatus,
-  getIdentityClaim,
-  hasErrorCode,
-  showError,
-} = require('../services/api');
+const { getIdentityClaim } = require('../services/session');
+const { hasErrorCode, showError } = require('../services/http');
+const { confirmCase, submitCase } = require('../services/cases');
+const { createPayment } = require('../services/payments');
+const { getKycStatus } = require('../services/kyc');
 const { callWx } = require('./wx-async');
 const { entryUrl } = require('./kyc');
 

@@ -3,18 +3,19 @@
 // reporting an error need a recent face verification; without one the server
 // answers 403 IDENTITY_CLAIM_REQUIRED (or _EXPIRED), the citizen is offered the
 // verification journey, and the page resumes on onShow (takePendingClaimAction).
-const { getKycStatus, showError } = require('../services/api');
+const { showError } = require('../services/http');
+const { getKycStatus } = require('../services/kyc');
 const { callWx } = require('./wx-async');
 const { entryUrl } = require('./kyc');
 const { formatDateTime } = require('./time');
 const { needsIdentityClaim, takePendingClaimAction } = require('./case-actions');
 
 const CERTIFICATE_PAGES = {
-  list: '/pages/certificates/index',
+  list: '/packageCertificate/pages/list/index',
   viewer: '/pages/certificate/index',
-  consents: '/pages/certificate-consents/index',
-  accesses: '/pages/certificate-accesses/index',
-  correction: '/pages/certificate-correction/index',
+  consents: '/packageCertificate/pages/consents/index',
+  accesses: '/packageCertificate/pages/accesses/index',
+  correction: '/packageCertificate/pages/correction/index',
 };
 
 function certificateUrl(page, number) {

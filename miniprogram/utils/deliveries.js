@@ -1,9 +1,7 @@
-// A case's paper certificate on its way (纸质证书寄递/领取): the API calls and what
-// the delivery page shows. The server decides everything (status, labels, masking,
-// whether the pickup code is still usable and whether this citizen may see it);
-// this file only arranges it for the page.
-const { request, downloadFile } = require('../services/api');
-const { getApiBaseUrl } = require('../config');
+// A case's paper certificate on its way (纸质证书寄递/领取): what the delivery page
+// shows (the API calls are services/deliveries.js). The server decides everything
+// (status, labels, masking, whether the pickup code is still usable and whether
+// this citizen may see it); this file only arranges it for the page.
 
 const DELIVERY_PAGE = '/pages/delivery/index';
 
@@ -30,24 +28,8 @@ const WAITING_NOTES = {
   window: '正在准备证书和票据，可以领取时将通知您',
 };
 
-function deliveriesPath(caseNumber, suffix = '') {
-  return `/cases/${encodeURIComponent(caseNumber)}/deliveries${suffix}`;
-}
-
 function deliveryUrl(caseNumber) {
   return `${DELIVERY_PAGE}?case_number=${encodeURIComponent(caseNumber)}`;
-}
-
-// [{number, method, status, …}] as GET /cases/<n>/deliveries answers (usually 0 or 1).
-async function listDeliveries(caseNumber) {
-  const { data } = await request(deliveriesPath(caseNumber));
-  return Array.isArray(data) ? data : [];
-}
-
-// The QR of the pickup code is a PNG behind the bearer token, which <image>
-// cannot send: it is downloaded to a temporary file first.
-function downloadPickupQr(caseNumber, deliveryNumber) {
-  return downloadFile(`${getApiBaseUrl()}${deliveriesPath(caseNumber, `/${encodeURIComponent(deliveryNumber)}/pickup-qr`)}`);
 }
 
 // "12345678" -> "1234 5678": groups of four are easier to read out and compare.
@@ -110,8 +92,6 @@ function presentDelivery(delivery, index = 0) {
 module.exports = {
   DELIVERY_PAGE,
   deliveryUrl,
-  listDeliveries,
-  downloadPickupQr,
   groupCode,
   spellCode,
   presentDelivery,

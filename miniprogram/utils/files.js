@@ -1,6 +1,6 @@
 // Files the server keeps behind the bearer token (materials, thumbnails, the
 // application PDF): downloaded with the token, then opened by WeChat.
-const { downloadFile } = require('../services/api');
+const { downloadFile } = require('../services/http');
 const { callWx } = require('./wx-async');
 
 async function openPdf(url) {

@@ -4,12 +4,12 @@
 const { parseIsoDateTime } = require('./time');
 
 const KYC_PAGES = {
-  realname: '/pages/kyc-realname/index',
-  consent: '/pages/kyc-consent/index',
-  appointment: '/pages/kyc-appointment/index',
-  camera: '/pages/kyc-camera/index',
-  wechat: '/pages/kyc-wechat/index',
-  result: '/pages/kyc-result/index',
+  realname: '/packageKyc/pages/realname/index',
+  consent: '/packageKyc/pages/consent/index',
+  appointment: '/packageKyc/pages/appointment/index',
+  camera: '/packageKyc/pages/camera/index',
+  wechat: '/packageKyc/pages/wechat/index',
+  result: '/packageKyc/pages/result/index',
 };
 
 const LOCKED_CODE = 'KYC_LOCKED';

@@ -1,11 +1,5 @@
-const {
-  getCase,
-  getBusinessTypes,
-  withdrawCase,
-  hasErrorCode,
-  errorMessageOf,
-  showError,
-} = require('../../services/api');
+const { hasErrorCode, showError } = require('../../services/http');
+const { getCase, getBusinessTypes, withdrawCase, rateCase } = require('../../services/cases');
 const { formatDateTime } = require('../../utils/time');
 const { callWx } = require('../../utils/wx-async');
 const { decodeQueryValue } = require('../../utils/kyc');
@@ -13,10 +7,52 @@ const { openPdf } = require('../../utils/files');
 const { presentIncomplete } = require('../../utils/case-incomplete');
 const { CASE_PAGES, caseUrl, runClaimAction, takePendingClaimAction } = require('../../utils/case-actions');
 const { deliveryUrl } = require('../../utils/deliveries');
+const { CERTIFICATE_PAGES } = require('../../utils/certificates');
+const { pageLoader } = require('../../utils/page-loader');
 
 const CHECK_TONES = { passed: 'success', failed: 'danger', waiting: 'warning', pending: 'muted' };
-const CERTIFICATE_STATUSES = ['certificate_issued', 'archived'];
-const CERTIFICATES_PAGE = '/pages/certificates/index';
+
+// The server decides what the citizen may do with the case: `allowed_actions`
+// lists it, in the order to show. Nothing here is derived from the status.
+// `name` gives the button its class (actions__<name>), `handler` the page method
+// a tap runs, `busy` that the button waits while another action is under way.
+const CASE_ACTIONS = {
+  edit: { label: '修改申请', name: 'edit', type: 'default', handler: 'onEdit' },
+  upload_materials: { label: '上传材料', name: 'materials', type: 'default', handler: 'onOpenMaterials' },
+  confirm: { label: '确认申请内容', name: 'confirm', type: 'default', busy: true, handler: 'onConfirm' },
+  submit: { label: '提交申请', name: 'submit', type: 'primary', busy: true, handler: 'onSubmit' },
+  pay: { label: '缴纳税费', name: 'pay', type: 'primary', handler: 'onOpenPayment' },
+  view_certificate: { label: '查看电子证书', name: 'certificates', type: 'primary', handler: 'onOpenCertificates' },
+  // A correction is reported from the certificate itself: the list leads there.
+  request_correction: { label: '申请更正', name: 'correction', type: 'default', handler: 'onOpenCertificates' },
+  track_delivery: { label: '证书寄递', name: 'delivery', type: 'default', handler: 'onOpenDelivery' },
+  rate: { label: '评价服务', name: 'rate', type: 'default', busy: true, handler: 'onRate' },
+  withdraw: { label: '撤回申请', name: 'withdraw', type: 'warn', busy: true, handler: 'onWithdraw' },
+};
+
+// The five levels of the rating, best first, as the action sheet lists them.
+const RATING_LEVELS = [
+  { label: '非常满意', score: 5 },
+  { label: '满意', score: 4 },
+  { label: '基本满意', score: 3 },
+  { label: '不满意', score: 2 },
+  { label: '非常不满意', score: 1 },
+];
+
+// The buttons, in the server's order; an action this version does not know is left out.
+function presentActions(allowedActions) {
+  const seen = {};
+  return (Array.isArray(allowedActions) ? allowedActions : [])
+    .filter((action) => {
+      const known = Object.prototype.hasOwnProperty.call(CASE_ACTIONS, action) && !seen[action];
+      seen[action] = true;
+      return known;
+    })
+    .map((action) => {
+      const { label, name, type, busy } = CASE_ACTIONS[action];
+      return { action, label, name, type, busy: Boolean(busy) };
+    });
+}
 
 // The step and the actor: the step's label already names the department
 // ("税务局退回补正 · 税务局审核员"), so the department is not repeated.
@@ -25,8 +61,8 @@ function timelineMeta(entry) {
 }
 
 function presentCase(item) {
-  const actions = item.allowed_actions || [];
-  const materialsEditable = Boolean(item.materials_editable);
+  const actions = presentActions(item.allowed_actions);
+  const allows = (action) => actions.some((entry) => entry.action === action);
   return {
     caseNumber: item.case_number,
     businessTypeName: (item.business_type && item.business_type.name) || '',
@@ -41,15 +77,7 @@ function presentCase(item) {
     clockLabel: item.clock_label || '',
     confirmationNeeded: Boolean(item.confirmation_needed),
     applicationPdfUrl: item.application_pdf_url || '',
-    canEdit: actions.includes('edit'),
-    canConfirm: actions.includes('confirm'),
-    canSubmit: actions.includes('submit'),
-    canWithdraw: actions.includes('withdraw'),
-    // Taxes and fees are due once assessed (fees_assessed), or when the server offers it.
-    canPay: item.status === 'fees_assessed' || actions.includes('pay'),
-    // The electronic certificate exists once issued (and stays after archiving).
-    hasCertificate: CERTIFICATE_STATUSES.includes(item.status),
-    materialsEditable,
+    actions,
     applicants: (item.applicants || []).map((applicant, index) => ({
       key: `${applicant.role}-${index}`,
       roleLabel: applicant.role_label,
@@ -77,8 +105,8 @@ function presentCase(item) {
       statusLabel: check.status_label,
       message: check.message || '',
     })),
-    // A returned material can be fixed while the server says materials may
-    // change (materials_editable); a returned section while editing is allowed.
+    // A returned material can be fixed while the server allows uploading
+    // materials, a returned section while it allows editing.
     returnedItems: (item.returned_items || []).map((entry, index) => {
       const name = entry.name || entry.code || '';
       const isMaterial = entry.kind === 'material';
@@ -86,7 +114,7 @@ function presentCase(item) {
         key: `${entry.kind}-${entry.code}-${entry.role || ''}-${index}`,
         target: isMaterial ? 'materials' : 'form',
         step: entry.kind === 'section' ? entry.code : '',
-        fixable: isMaterial ? materialsEditable : actions.includes('edit'),
+        fixable: allows(isMaterial ? 'upload_materials' : 'edit'),
         name: entry.role_label ? `${name}（${entry.role_label}）` : name,
         reason: entry.reason || '',
         departmentLabel: entry.department_label || '',
@@ -100,6 +128,7 @@ Page({
     caseNumber: '',
     detail: null,
     loading: true,
+    loaded: false,
     errorMessage: '',
     acting: '',
     incomplete: [],
@@ -122,32 +151,22 @@ Page({
     return this.load();
   },
 
-  async onPullDownRefresh() {
-    try {
-      await this.load();
-    } finally {
-      wx.stopPullDownRefresh();
-    }
-  },
-
-  async load() {
-    if (!this.data.caseNumber) {
-      this.setData({ loading: false, errorMessage: '缺少办件编号' });
-      return;
-    }
-    this.setData({ loading: true });
-    try {
-      const item = await getCase(this.data.caseNumber);
-      this.setData({ detail: presentCase(item), errorMessage: '' });
-    } catch (err) {
-      // The message is shown in the page itself; a toast is only for a reload
-      // that fails while an earlier copy of the case is still on screen.
-      if (this.data.detail) showError(err);
-      else this.setData({ errorMessage: errorMessageOf(err) });
-    } finally {
-      this.setData({ loading: false });
-    }
-  },
+  // The message is shown in the page itself; a toast is only for a reload that
+  // fails while an earlier copy of the case is still on screen.
+  ...pageLoader({
+    missing() {
+      return this.data.caseNumber ? '' : '缺少办件编号';
+    },
+    fetch() {
+      return getCase(this.data.caseNumber);
+    },
+    show(item) {
+      return { detail: presentCase(item) };
+    },
+    shown() {
+      return Boolean(this.data.detail);
+    },
+  }),
 
   // ---- links -----------------------------------------------------------------
 
@@ -160,7 +179,7 @@ Page({
   },
 
   onOpenCertificates() {
-    wx.navigateTo({ url: CERTIFICATES_PAGE });
+    wx.navigateTo({ url: CERTIFICATE_PAGES.list });
   },
 
   // Paper certificate by mail or at the window; the detail does not say whether
@@ -195,6 +214,15 @@ Page({
 
   // ---- actions ---------------------------------------------------------------
 
+  // Every action button: runs what its data-action names, if the case (as last
+  // loaded) still offers it.
+  onAction(event) {
+    const { action } = event.currentTarget.dataset;
+    const detail = this.data.detail;
+    if (!detail || !detail.actions.some((entry) => entry.action === action)) return undefined;
+    return this[CASE_ACTIONS[action].handler]();
+  },
+
   onConfirm() {
     return this.runAction('confirm');
   },
@@ -227,6 +255,29 @@ Page({
       if (item && item.case_number) this.setData({ detail: presentCase(item) });
       else await this.load();
       wx.showToast({ title: '已撤回', icon: 'success' });
+    } catch (err) {
+      showError(err);
+      if (err.status === 409) await this.load();
+    } finally {
+      this.setData({ acting: '' });
+    }
+  },
+
+  async onRate() {
+    if (this.data.acting) return;
+    let tapIndex;
+    try {
+      ({ tapIndex } = await callWx('showActionSheet', { itemList: RATING_LEVELS.map((level) => level.label) }));
+    } catch (err) {
+      return; // closed without choosing
+    }
+    const level = RATING_LEVELS[tapIndex];
+    if (!level) return;
+    this.setData({ acting: 'rate' });
+    try {
+      await rateCase(this.data.caseNumber, level.score);
+      wx.showToast({ title: '感谢您的评价', icon: 'success' });
+      await this.load();
     } catch (err) {
       showError(err);
       if (err.status === 409) await this.load();

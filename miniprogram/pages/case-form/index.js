@@ -3,6 +3,7 @@
 // Every step is saved as a whole (PUT /form/<section>) before the next one
 // opens, so the draft survives at any point. The server validates; its field
 // errors are shown under the fields and the step stays open.
+const { hasErrorCode, fieldErrorsOf, errorMessageOf, showError } = require('../../services/http');
 const {
   getCase,
   getCaseForm,
@@ -10,12 +11,8 @@ const {
   saveFormSection,
   addApplicant,
   removeApplicant,
-  listMaterials,
-  hasErrorCode,
-  fieldErrorsOf,
-  errorMessageOf,
-  showError,
-} = require('../../services/api');
+} = require('../../services/cases');
+const { listMaterials } = require('../../services/materials');
 const { presentField, sectionPayload } = require('../../utils/form-fields');
 const { presentIncomplete } = require('../../utils/case-incomplete');
 const { callWx } = require('../../utils/wx-async');
@@ -26,6 +23,7 @@ const {
   runClaimAction,
   takePendingClaimAction,
 } = require('../../utils/case-actions');
+const { pageLoader } = require('../../utils/page-loader');
 
 const SUMMARY = 'summary';
 const KIND_LABELS = { natural: '自然人', legal: '法人或非法人组织' };
@@ -95,6 +93,7 @@ Page({
   data: {
     caseNumber: '',
     loading: true,
+    loaded: false,
     loadError: '',
     notice: '',
     steps: [],
@@ -136,18 +135,16 @@ Page({
 
   // ---- loading -------------------------------------------------------------
 
-  async load() {
-    if (!this.caseNumber) {
-      this.setData({ loading: false, loadError: '缺少办件编号' });
-      return;
-    }
-    this.setData({ loading: true, loadError: '' });
-    try {
-      const [detail, form, types] = await Promise.all([
-        getCase(this.caseNumber),
-        getCaseForm(this.caseNumber),
-        getBusinessTypes(),
-      ]);
+  // The wizard cannot work from half an answer: a failure takes the page's place.
+  ...pageLoader({
+    errorKey: 'loadError',
+    missing() {
+      return this.caseNumber ? '' : '缺少办件编号';
+    },
+    fetch() {
+      return Promise.all([getCase(this.caseNumber), getCaseForm(this.caseNumber), getBusinessTypes()]);
+    },
+    show([detail, form, types]) {
       const code = detail.business_type && detail.business_type.code;
       const businessType = types.find((type) => type.code === code);
       if (!businessType) throw new Error(`unknown business type ${code}`);
@@ -157,16 +154,11 @@ Page({
       this.buildSteps();
       const start = this.data.steps.findIndex((step) => step.code === this.initialStep);
       this.openStep(start >= 0 ? start : 0);
-    } catch (err) {
-      this.setData({ loadError: errorMessageOf(err) });
-    } finally {
-      this.setData({ loading: false });
-    }
-  },
-
-  onReload() {
-    return this.load();
-  },
+    },
+    shown() {
+      return false;
+    },
+  }),
 
   buildSteps() {
     const form = this.form || {};

@@ -1,20 +1,15 @@
 // One set of materials (一套材料): the checklist of the case by item and
 // applicant role, each with its uploaded files. Files are uploaded once and
 // read by every department; the server checks their type and size.
-const {
-  listMaterials,
-  getCase,
-  uploadMaterial,
-  withdrawMaterial,
-  downloadFile,
-  errorMessageOf,
-  showError,
-} = require('../../services/api');
+const { downloadFile, errorMessageOf, showError } = require('../../services/http');
+const { getCase } = require('../../services/cases');
+const { listMaterials, uploadMaterial, withdrawMaterial } = require('../../services/materials');
 const { callWx } = require('../../utils/wx-async');
 const { decodeQueryValue } = require('../../utils/kyc');
 const { formatDateTime } = require('../../utils/time');
 const { openPdf, previewImage, formatSize } = require('../../utils/files');
 const { CASE_PAGES, caseUrl } = require('../../utils/case-actions');
+const { pageLoader } = require('../../utils/page-loader');
 
 const SOURCES = ['拍照或从相册选择图片', '从微信聊天选择 PDF 文件'];
 
@@ -112,6 +107,7 @@ Page({
   data: {
     caseNumber: '',
     loading: true,
+    loaded: false,
     loadError: '',
     editable: false,
     lockedNotice: '',
@@ -129,27 +125,19 @@ Page({
     return this.load();
   },
 
-  async onPullDownRefresh() {
-    try {
-      await this.load();
-    } finally {
-      wx.stopPullDownRefresh();
-    }
-  },
-
-  async load() {
-    if (!this.caseNumber) {
-      this.setData({ loading: false, loadError: '缺少办件编号' });
-      return;
-    }
-    this.setData({ loading: true });
-    try {
-      // The detail says whether materials may change, and what was returned.
-      const [view, detail] = await Promise.all([listMaterials(this.caseNumber), getCase(this.caseNumber)]);
+  ...pageLoader({
+    errorKey: 'loadError',
+    missing() {
+      return this.caseNumber ? '' : '缺少办件编号';
+    },
+    // The detail says whether materials may change, and what was returned.
+    fetch() {
+      return Promise.all([listMaterials(this.caseNumber), getCase(this.caseNumber)]);
+    },
+    show([view, detail]) {
       const entries = presentEntries(view, detail);
       const returnedItems = detail.returned_items || [];
-      this.setData({
-        loadError: '',
+      return {
         editable: Boolean(detail.materials_editable),
         lockedNotice: lockedNotice(detail),
         complete: Boolean(view.complete),
@@ -157,19 +145,16 @@ Page({
         returnedCount: entries.filter((entry) => entry.returnedReason).length,
         returnedSections: returnedItems.some((entry) => entry.kind === 'section'),
         entries,
-      });
+      };
+    },
+    // The thumbnails follow; the list does not wait for them.
+    afterShow() {
       this.loadThumbnails();
-    } catch (err) {
-      if (this.data.entries.length) showError(err);
-      else this.setData({ loadError: errorMessageOf(err) });
-    } finally {
-      this.setData({ loading: false });
-    }
-  },
-
-  onReload() {
-    return this.load();
-  },
+    },
+    shown() {
+      return this.data.entries.length > 0;
+    },
+  }),
 
   // Thumbnails need the bearer token, so <image> cannot fetch them itself.
   loadThumbnails() {

@@ -1,7 +1,10 @@
 // A new application (一窗受理): the business type, the property unit, then
 // the wizard. The server checks the unit number; this page only collects it.
-const { getBusinessTypes, createCase, fieldErrorsOf, errorMessageOf, isLoggedIn, LOGIN_PAGE } = require('../../services/api');
+const { isLoggedIn, LOGIN_PAGE } = require('../../services/session');
+const { fieldErrorsOf, errorMessageOf } = require('../../services/http');
+const { getBusinessTypes, createCase } = require('../../services/cases');
 const { CASE_PAGES, caseUrl } = require('../../utils/case-actions');
+const { pageLoader } = require('../../utils/page-loader');
 
 const UNIT_NUMBER_LENGTH = 28;
 
@@ -22,6 +25,7 @@ Page({
   data: {
     types: [],
     loading: true,
+    loaded: false,
     loadError: '',
     selected: '',
     unitNumber: '',
@@ -39,21 +43,16 @@ Page({
     return this.load();
   },
 
-  async load() {
-    this.setData({ loading: true, loadError: '' });
-    try {
-      const types = await getBusinessTypes();
-      this.setData({ types: types.map(presentType) });
-    } catch (err) {
-      this.setData({ loadError: errorMessageOf(err) });
-    } finally {
-      this.setData({ loading: false });
-    }
-  },
-
-  onReload() {
-    return this.load();
-  },
+  ...pageLoader({
+    errorKey: 'loadError',
+    fetch: getBusinessTypes,
+    show(types) {
+      return { types: types.map(presentType) };
+    },
+    shown() {
+      return false;
+    },
+  }),
 
   onTypeSelect(event) {
     this.setData({ selected: event.currentTarget.dataset.code, 'errors.businessType': '', 'errors.form': '' });

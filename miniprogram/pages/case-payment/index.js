@@ -2,12 +2,14 @@
 // never believed: after it (success, cancel or failure) the order is read back
 // from the server, and 支付成功 appears only once the server says `paid` (it
 // does after the gateway's verified notification).
-const { getCaseFees, getPayment, errorMessageOf, showError } = require('../../services/api');
+const { showError } = require('../../services/http');
+const { getCaseFees, getPayment } = require('../../services/payments');
 const { formatDateTime } = require('../../utils/time');
 const { fenToYuan } = require('../../utils/money');
 const { callWx } = require('../../utils/wx-async');
 const { decodeQueryValue } = require('../../utils/kyc');
 const { runClaimAction, takePendingClaimAction } = require('../../utils/case-actions');
+const { pageLoader } = require('../../utils/page-loader');
 
 const POLL_INTERVAL_MS = 2000;
 const POLL_ATTEMPTS = 15; // about 30 seconds
@@ -61,6 +63,7 @@ Page({
     caseNumber: '',
     fees: null,
     loading: true,
+    loaded: false,
     errorMessage: '',
     paying: false,
     result: '',
@@ -87,21 +90,21 @@ Page({
     this.unloaded = true;
   },
 
-  async load() {
-    if (!this.data.caseNumber) {
-      this.setData({ loading: false, errorMessage: '缺少办件编号' });
-      return;
-    }
-    this.setData({ loading: true });
-    try {
-      const fees = await getCaseFees(this.data.caseNumber);
-      this.setData({ fees: presentFees(fees), errorMessage: '' });
-    } catch (err) {
-      this.setData({ errorMessage: errorMessageOf(err) });
-    } finally {
-      this.setData({ loading: false });
-    }
-  },
+  // Without the fees nothing can be paid: a failure always takes the page's place.
+  ...pageLoader({
+    missing() {
+      return this.data.caseNumber ? '' : '缺少办件编号';
+    },
+    fetch() {
+      return getCaseFees(this.data.caseNumber);
+    },
+    show(fees) {
+      return { fees: presentFees(fees) };
+    },
+    shown() {
+      return false;
+    },
+  }),
 
   showResult(result) {
     this.setData({ result, resultText: RESULT_TEXTS[result] || '' });

@@ -1,4 +1,6 @@
-const { listCases, isLoggedIn, showError, LOGIN_PAGE } = require('../../services/api');
+const { isLoggedIn, LOGIN_PAGE } = require('../../services/session');
+const { showError } = require('../../services/http');
+const { listCases } = require('../../services/cases');
 const { pagedList } = require('../../utils/paging');
 
 Page({

@@ -2,12 +2,8 @@
 // records, the signed PDF, and the links to consents, accesses and error reports.
 // The content, the image and the PDF need the identity claim: without one the
 // citizen is offered face verification, and the page loads again on return.
-const {
-  getCertificate,
-  downloadCertificateFile,
-  errorMessageOf,
-  showError,
-} = require('../../services/api');
+const { errorMessageOf, showError } = require('../../services/http');
+const { getCertificate, downloadCertificateFile } = require('../../services/certificates');
 const { callWx } = require('../../utils/wx-async');
 const { decodeQueryValue } = require('../../utils/kyc');
 const {
@@ -19,6 +15,7 @@ const {
   startIdentityVerification,
   presentSummary,
 } = require('../../utils/certificates');
+const { pageLoader } = require('../../utils/page-loader');
 
 const VIEW_LABEL = '查看证书';
 const PDF_LABEL = '下载证书';
@@ -68,6 +65,7 @@ Page({
     number: '',
     detail: null,
     loading: true,
+    loaded: false,
     errorMessage: '',
     needsVerification: false,
     imagePath: '',
@@ -95,27 +93,25 @@ Page({
     return undefined;
   },
 
-  async load() {
-    if (!this.data.number) {
-      this.setData({ loading: false, errorMessage: '缺少证书编号' });
-      return;
-    }
-    this.setData({ loading: true, errorMessage: '' });
-    try {
-      const certificate = await runWithIdentityClaim(this, 'view', VIEW_LABEL, () => getCertificate(this.data.number));
-      if (!certificate) {
-        this.setData({ needsVerification: !this.data.detail });
-        return;
-      }
-      this.setData({ detail: presentDetail(certificate), needsVerification: false });
-      await this.loadImage();
-    } catch (err) {
-      if (this.data.detail) showError(err);
-      else this.setData({ errorMessage: errorMessageOf(err) });
-    } finally {
-      this.setData({ loading: false });
-    }
-  },
+  // No certificate (null) when the citizen was offered verification first.
+  ...pageLoader({
+    missing() {
+      return this.data.number ? '' : '缺少证书编号';
+    },
+    fetch() {
+      return runWithIdentityClaim(this, 'view', VIEW_LABEL, () => getCertificate(this.data.number));
+    },
+    show(certificate) {
+      if (!certificate) return { needsVerification: !this.data.detail };
+      return { detail: presentDetail(certificate), needsVerification: false };
+    },
+    afterShow(certificate) {
+      return certificate ? this.loadImage() : undefined;
+    },
+    shown() {
+      return Boolean(this.data.detail);
+    },
+  }),
 
   // The PNG carries the token and the claim, which <image> cannot send: it is
   // downloaded to a temporary file first.

@@ -1,4 +1,6 @@
-const { loginWithWechat, isLoggedIn, showError } = require('../../services/api');
+const { isLoggedIn } = require('../../services/session');
+const { showError } = require('../../services/http');
+const { loginWithWechat } = require('../../services/auth');
 
 const HOME_PAGE = '/pages/cases/index';
 

@@ -1,7 +1,10 @@
-const { getMe, getKycStatus, logout, isLoggedIn, errorMessageOf, LOGIN_PAGE } = require('../../services/api');
+const { isLoggedIn, LOGIN_PAGE } = require('../../services/session');
+const { getMe, logout } = require('../../services/auth');
+const { getKycStatus } = require('../../services/kyc');
 const { callWx } = require('../../utils/wx-async');
 const { formatDateTime, formatTime, parseIsoDateTime } = require('../../utils/time');
 const { entryUrl, isLockedNow, KYC_PAGES } = require('../../utils/kyc');
+const { pageLoader } = require('../../utils/page-loader');
 
 const CHANNEL_NAMES = { wechat: '微信', sms: '手机短信' };
 
@@ -39,6 +42,8 @@ Page({
   data: {
     profile: null,
     kyc: null,
+    loading: false,
+    loaded: false,
     errorMessage: '',
     loggingOut: false,
   },
@@ -51,15 +56,20 @@ Page({
     return this.load();
   },
 
-  async load() {
-    const status = getKycStatus().catch(() => null);
-    try {
+  // The profile is needed; the verification status only adds to it.
+  ...pageLoader({
+    async fetch() {
+      const status = getKycStatus().catch(() => null);
       const me = await getMe();
-      this.setData({ profile: presentProfile(me), kyc: presentKyc(await status, me), errorMessage: '' });
-    } catch (err) {
-      this.setData({ errorMessage: errorMessageOf(err) });
-    }
-  },
+      return { me, status: await status };
+    },
+    show({ me, status }) {
+      return { profile: presentProfile(me), kyc: presentKyc(status, me) };
+    },
+    shown() {
+      return Boolean(this.data.profile);
+    },
+  }),
 
   async onLogout() {
     if (this.data.loggingOut) return;

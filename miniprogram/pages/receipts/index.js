@@ -3,7 +3,9 @@
 // department received and what was refunded) and the refunds, or a bill's code,
 // number and check code; 下载 fetches a bill's PDF with the token and opens it.
 // The server decides what counts as paid and issued; this page only shows it.
-const { listReceipts, isLoggedIn, errorMessageOf, showError, LOGIN_PAGE } = require('../../services/api');
+const { isLoggedIn, LOGIN_PAGE } = require('../../services/session');
+const { errorMessageOf, showError } = require('../../services/http');
+const { listReceipts } = require('../../services/receipts');
 const { openPdf } = require('../../utils/files');
 const { formatDateTime } = require('../../utils/time');
 const { fenToYuan } = require('../../utils/money');

@@ -1,21 +1,17 @@
 // 报告证书错误: which item is wrong and what it should say; the registration
 // centre answers within one working day (due_at). Below, the earlier reports and
 // their answers; a re-issued certificate is linked. Reporting needs the claim.
-const {
-  listCertificateCorrections,
-  reportCertificateError,
-  fieldErrorsOf,
-  errorMessageOf,
-  showError,
-} = require('../../services/api');
-const { formatDateTime } = require('../../utils/time');
-const { decodeQueryValue } = require('../../utils/kyc');
+const { fieldErrorsOf, errorMessageOf, showError } = require('../../../services/http');
+const { listCertificateCorrections, reportCertificateError } = require('../../../services/certificates');
+const { formatDateTime } = require('../../../utils/time');
+const { decodeQueryValue } = require('../../../utils/kyc');
 const {
   CERTIFICATE_PAGES,
   certificateUrl,
   takePendingClaimAction,
   runWithIdentityClaim,
-} = require('../../utils/certificates');
+} = require('../../../utils/certificates');
+const { pageLoader } = require('../../../utils/page-loader');
 
 const ITEMS = ['权利人', '共有情况', '坐落', '不动产单元号', '权利类型', '权利性质', '用途', '面积', '使用期限', '权利其他状况', '附记', '其他'];
 const DESCRIPTION_MIN = 4;
@@ -65,6 +61,7 @@ Page({
     submittedText: '',
     history: [],
     hasOpen: false,
+    loading: false,
     loaded: false,
     errorMessage: '',
   },
@@ -72,7 +69,7 @@ Page({
   onLoad(query) {
     this.shown = false;
     this.setData({ number: decodeQueryValue(query && query.number) });
-    return this.loadHistory();
+    return this.load();
   },
 
   // Back from the verification journey: send the report as the citizen asked.
@@ -84,30 +81,19 @@ Page({
     return takePendingClaimAction(this) === 'report' ? this.submit() : undefined;
   },
 
-  async onPullDownRefresh() {
-    try {
-      await this.loadHistory();
-    } finally {
-      wx.stopPullDownRefresh();
-    }
-  },
-
-  async loadHistory() {
-    if (!this.data.number) {
-      this.setData({ loaded: true, errorMessage: '缺少证书编号' });
-      return;
-    }
-    try {
-      const entries = await listCertificateCorrections(this.data.number);
+  // The earlier reports and their answers.
+  ...pageLoader({
+    missing() {
+      return this.data.number ? '' : '缺少证书编号';
+    },
+    fetch() {
+      return listCertificateCorrections(this.data.number);
+    },
+    show(entries) {
       const history = entries.map(presentCorrection).reverse(); // newest first
-      this.setData({ history, hasOpen: history.some((entry) => entry.open), errorMessage: '' });
-    } catch (err) {
-      if (this.data.loaded) showError(err);
-      else this.setData({ errorMessage: errorMessageOf(err) });
-    } finally {
-      this.setData({ loaded: true });
-    }
-  },
+      return { history, hasOpen: history.some((entry) => entry.open) };
+    },
+  }),
 
   onItemChange(event) {
     this.setData({ itemIndex: Number(event.detail.value), 'fieldErrors.item': '', formError: '' });
@@ -152,7 +138,7 @@ Page({
         fieldErrors: {},
         submittedText: due ? `已提交，将于 ${due} 前答复` : '已提交，登记机构将尽快答复',
       });
-      await this.loadHistory();
+      await this.load();
     } catch (err) {
       this.onSubmitFailed(err);
     } finally {
@@ -164,7 +150,7 @@ Page({
   onSubmitFailed(err) {
     if (err.status === 409) {
       this.setData({ formError: errorMessageOf(err) });
-      this.loadHistory();
+      this.load();
       return;
     }
     if (err.status === 422) {

@@ -1,9 +1,10 @@
 // Local provider: the server sends a challenge of actions (blink, turn left, ...)
 // valid 60 seconds; this page prompts each action, takes a short burst of
 // photos with the front camera and uploads them as base64 JPEG frames.
-const { ApiError, createKycChallenge, verifyKycChallenge, errorMessageOf } = require('../../services/api');
-const { callWx } = require('../../utils/wx-async');
-const { LOCKED_CODE, planFrames, passedResultUrl, failedResultUrl } = require('../../utils/kyc');
+const { ApiError, errorMessageOf } = require('../../../services/http');
+const { createKycChallenge, verifyKycChallenge } = require('../../../services/kyc');
+const { callWx } = require('../../../utils/wx-async');
+const { LOCKED_CODE, planFrames, passedResultUrl, failedResultUrl } = require('../../../utils/kyc');
 
 const FRAME_INTERVAL_MS = 400;
 // Time to read a prompt and begin the action before the first photo of it.

@@ -1,12 +1,15 @@
 // Face data is sensitive personal information: processing it needs a separate,
 // explicit consent to a versioned text. Declining is a real choice that leads
 // to verification at the counter.
-const { getKycConsent, getKycStatus, answerKycConsent, errorMessageOf, showError } = require('../../services/api');
-const { KYC_PAGES, verificationPage } = require('../../utils/kyc');
+const { showError } = require('../../../services/http');
+const { getKycConsent, getKycStatus, answerKycConsent } = require('../../../services/kyc');
+const { KYC_PAGES, verificationPage } = require('../../../utils/kyc');
+const { pageLoader } = require('../../../utils/page-loader');
 
 Page({
   data: {
     loading: true,
+    loaded: false,
     errorMessage: '',
     consent: null,
     provider: 'local',
@@ -18,21 +21,18 @@ Page({
     return this.load();
   },
 
-  async load() {
-    this.setData({ loading: true, errorMessage: '' });
-    try {
-      const [consent, status] = await Promise.all([getKycConsent(), getKycStatus()]);
-      this.setData({ consent, provider: status.provider || 'local' });
-    } catch (err) {
-      this.setData({ errorMessage: errorMessageOf(err) });
-    } finally {
-      this.setData({ loading: false });
-    }
-  },
-
-  onReload() {
-    return this.load();
-  },
+  // Nothing can be agreed to without the text: a failure takes the page's place.
+  ...pageLoader({
+    fetch() {
+      return Promise.all([getKycConsent(), getKycStatus()]);
+    },
+    show([consent, status]) {
+      return { consent, provider: status.provider || 'local' };
+    },
+    shown() {
+      return false;
+    },
+  }),
 
   async answer(accepted) {
     if (this.data.answering || !this.data.consent) return false;

@@ -1,12 +1,8 @@
 // WeChat provider: the server asks WeChat for a verify_id, WeChat runs the face
 // check in its own screen, and the server then asks WeChat for the verdict.
-const {
-  ApiError,
-  createWechatVerifyId,
-  confirmWechatVerify,
-  errorMessageOf,
-} = require('../../services/api');
-const { LOCKED_CODE, passedResultUrl, failedResultUrl } = require('../../utils/kyc');
+const { ApiError, errorMessageOf } = require('../../../services/http');
+const { createWechatVerifyId, confirmWechatVerify } = require('../../../services/kyc');
+const { LOCKED_CODE, passedResultUrl, failedResultUrl } = require('../../../utils/kyc');
 
 // wx.requestFacialVerify errCodes (the verify_ret values of queryVerifyInfo).
 const CANCEL_CODES = [90002, 90003, 90004, 90005, 90006];

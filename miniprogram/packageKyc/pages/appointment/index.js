@@ -1,7 +1,8 @@
 // The alternative to face recognition: the citizen asks for a date to have
 // their identity checked at the counter (到窗口核验身份).
-const { requestKycAppointment, errorMessageOf } = require('../../services/api');
-const { shanghaiDate } = require('../../utils/time');
+const { errorMessageOf } = require('../../../services/http');
+const { requestKycAppointment } = require('../../../services/kyc');
+const { shanghaiDate } = require('../../../utils/time');
 
 const NOTE_MAX_LENGTH = 200;
 const STATUS_LABELS = { requested: '已提交，待窗口确认' };

@@ -1,5 +1,6 @@
-const { checkRealName, errorMessageOf } = require('../../services/api');
-const { KYC_PAGES } = require('../../utils/kyc');
+const { errorMessageOf } = require('../../../services/http');
+const { checkRealName } = require('../../../services/kyc');
+const { KYC_PAGES } = require('../../../utils/kyc');
 
 // Format only: the check digit and the registry are the server's business.
 const ID_NUMBER_PATTERN = /^\d{17}[\dX]$/;

@@ -1,19 +1,18 @@
 // 授权机构查询: which institutions (a bank for a mortgage, an agency for a sale)
 // may look this certificate's content up, for what and until when. Granting
 // needs the identity claim; any consent can be revoked at once.
+const { fieldErrorsOf, showError } = require('../../../services/http');
 const {
   listInstitutions,
   listCertificateConsents,
   grantCertificateConsent,
   revokeCertificateConsent,
-  fieldErrorsOf,
-  errorMessageOf,
-  showError,
-} = require('../../services/api');
-const { formatDateTime, parseIsoDateTime } = require('../../utils/time');
-const { callWx } = require('../../utils/wx-async');
-const { decodeQueryValue } = require('../../utils/kyc');
-const { takePendingClaimAction, runWithIdentityClaim } = require('../../utils/certificates');
+} = require('../../../services/certificates');
+const { formatDateTime, parseIsoDateTime } = require('../../../utils/time');
+const { callWx } = require('../../../utils/wx-async');
+const { decodeQueryValue } = require('../../../utils/kyc');
+const { takePendingClaimAction, runWithIdentityClaim } = require('../../../utils/certificates');
+const { pageLoader } = require('../../../utils/page-loader');
 
 const DAY_OPTIONS = [7, 30, 90, 180, 365];
 const DEFAULT_DAYS = 30;
@@ -94,38 +93,22 @@ Page({
     return undefined;
   },
 
-  async onPullDownRefresh() {
-    try {
-      await this.load();
-    } finally {
-      wx.stopPullDownRefresh();
-    }
-  },
-
-  async load() {
-    if (!this.data.number) {
-      this.setData({ loaded: true, errorMessage: '缺少证书编号' });
-      return;
-    }
-    this.setData({ loading: true });
-    try {
-      const [institutions, consents] = await Promise.all([
-        listInstitutions(),
-        listCertificateConsents(this.data.number),
-      ]);
-      this.setData({
+  // A copy is on screen once a load succeeded (the default of pageLoader).
+  ...pageLoader({
+    missing() {
+      return this.data.number ? '' : '缺少证书编号';
+    },
+    fetch() {
+      return Promise.all([listInstitutions(), listCertificateConsents(this.data.number)]);
+    },
+    show([institutions, consents]) {
+      return {
         institutions,
         institutionNames: institutions.map(institutionName),
         consents: consents.map(presentConsent),
-        errorMessage: '',
-      });
-    } catch (err) {
-      if (this.data.loaded && !this.data.errorMessage) showError(err);
-      else this.setData({ errorMessage: errorMessageOf(err) });
-    } finally {
-      this.setData({ loading: false, loaded: true });
-    }
-  },
+      };
+    },
+  }),
 
   async reloadConsents() {
     try {

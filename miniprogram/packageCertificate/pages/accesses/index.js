@@ -1,8 +1,9 @@
 // 谁查看了我的证书: every look at the certificate (mine, institutions', a scan of
 // its QR code), newest first, with refusals marked 已拒绝 and the basis shown.
-const { listCertificateAccesses, errorMessageOf, showError } = require('../../services/api');
-const { formatDateTime, parseIsoDateTime } = require('../../utils/time');
-const { decodeQueryValue } = require('../../utils/kyc');
+const { listCertificateAccesses } = require('../../../services/certificates');
+const { formatDateTime, parseIsoDateTime } = require('../../../utils/time');
+const { decodeQueryValue } = require('../../../utils/kyc');
+const { pageLoader } = require('../../../utils/page-loader');
 
 const ACTION_LABELS = {
   view: '查看内容',
@@ -51,28 +52,18 @@ Page({
     return this.load();
   },
 
-  async onPullDownRefresh() {
-    try {
-      await this.load();
-    } finally {
-      wx.stopPullDownRefresh();
-    }
-  },
-
-  async load() {
-    if (!this.data.number) {
-      this.setData({ loaded: true, errorMessage: '缺少证书编号' });
-      return;
-    }
-    this.setData({ loading: true });
-    try {
-      const entries = await listCertificateAccesses(this.data.number);
-      this.setData({ items: presentAccesses(entries), errorMessage: '' });
-    } catch (err) {
-      if (this.data.items.length) showError(err);
-      else this.setData({ errorMessage: errorMessageOf(err) });
-    } finally {
-      this.setData({ loading: false, loaded: true });
-    }
-  },
+  ...pageLoader({
+    missing() {
+      return this.data.number ? '' : '缺少证书编号';
+    },
+    fetch() {
+      return listCertificateAccesses(this.data.number);
+    },
+    show(entries) {
+      return { items: presentAccesses(entries) };
+    },
+    shown() {
+      return this.data.items.length > 0;
+    },
+  }),
 });

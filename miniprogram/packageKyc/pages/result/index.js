@@ -1,6 +1,6 @@
-const { getIdentityClaim } = require('../../services/api');
-const { formatDateTime, formatTime } = require('../../utils/time');
-const { KYC_PAGES, LOCKED_CODE, decodeQueryValue } = require('../../utils/kyc');
+const { getIdentityClaim } = require('../../../services/session');
+const { formatDateTime, formatTime } = require('../../../utils/time');
+const { KYC_PAGES, LOCKED_CODE, decodeQueryValue } = require('../../../utils/kyc');
 
 const ME_PAGE = '/pages/me/index';
 
