@@ -10,7 +10,7 @@ import requests
 from sqlalchemy import select
 
 from app.cases.workflow import CaseStatus
-from app.fees.receipts import mask_transaction_id
+from app.ebills.receipts import mask_transaction_id
 from app.kernel.db import db
 from app.usecases.payments import send_approved_refunds
 from payments.models import PaymentOrder

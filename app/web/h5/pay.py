@@ -1,7 +1,7 @@
 """Paying a case's fees from a phone browser: ``/m/cases/<n>/pay`` and ``…/paid``.
 
 One button makes one order for every assessed item through the API's own service
-(``app.fees.checkout.start_payment``: the same request again is the same order), on the
+(``app.usecases.payments.start_payment``: the same request again is the same order), on the
 Alipay mobile-web gateway, channel ``mobile_web``, and sends the browser to Alipay's
 cashier. Paying needs a fresh one-time code (``session.verified_recently``); a session
 without one goes through ``/m/verify`` and back.
