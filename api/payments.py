@@ -17,6 +17,7 @@ from api.security import (
     identity_claim_required,
 )
 from app.fees import checkout
+from app.usecases import payments as usecases
 
 blp = Blueprint("payments", __name__, url_prefix="/api", description="一键缴费")
 
@@ -58,7 +59,7 @@ def create_payment(body: dict[str, Any], case_number: str) -> Any:
     支付结果以支付渠道的签名通知或订单查询为准，客户端请轮询订单状态。
     """
     identity = current_citizen()
-    order = checkout.start_payment(identity.account, case_number, body["gateway"],
+    order = usecases.start_payment(identity.account, case_number, body["gateway"],
                                    identity.channel)
     return checkout.order_view(order)
 
@@ -79,7 +80,7 @@ def notify(gateway_name: str) -> Response:
     body = request.get_data(cache=True)
     form = {k: v for k, v in request.form.items()} if request.mimetype.endswith(
         "x-www-form-urlencoded") else {}
-    answer, content_type, status = checkout.handle_notification(
+    answer, content_type, status = usecases.handle_notification(
         gateway_name, body, dict(request.headers), form)
     return Response(answer, status=status, content_type=content_type)
 
@@ -88,6 +89,6 @@ def notify(gateway_name: str) -> Response:
 @blp.doc(description="退款结果通知（微信支付 req_info 加密 XML），经退款查询确认后处理")
 def refund_notify(gateway_name: str) -> Response:
     """退款结果通知（由支付渠道调用）"""
-    answer, content_type, status = checkout.handle_refund_notification(
+    answer, content_type, status = usecases.handle_refund_notification(
         gateway_name, request.get_data(cache=True))
     return Response(answer, status=status, content_type=content_type)

@@ -11,7 +11,7 @@ from marshmallow import fields
 
 from api.schemas import BusinessTypeRefSchema, StrictSchema, UtcDateTime
 from api.security import BEARER, citizen_required, current_citizen
-from app.fees import receipts
+from app.ebills import receipts
 
 blp = Blueprint("receipts", __name__, url_prefix="/api/me/receipts", description="我的缴费凭证")
 

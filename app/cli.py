@@ -7,7 +7,6 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
-    from app.fees.reconciliation import register_payments_cli
     from app.institutions.cli import register_institutions_cli
     from app.jobs import register_jobs_cli
     from app.staff.cli import register_staff_cli
@@ -63,3 +62,36 @@ def register_cli(app: Flask) -> None:
                      entity_id=account.id)
         db.session.commit()
         click.echo(claim.token)
+
+
+def register_payments_cli(app: Flask) -> None:
+    from datetime import datetime, timedelta
+
+    from flask.cli import AppGroup
+
+    from app.kernel.timeutil import local_date
+    from app.usecases.reconciliation import reconcile
+    from payments.models import ReconciliationStatus
+
+    group = AppGroup("payments", help="Payments: reconciliation with the gateways' bills.")
+
+    @group.command("reconcile")
+    @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Beijing-time day (default: yesterday)")
+    @click.option("--gateway", "gateway_names", multiple=True,
+                  help="wechat / alipay (default: all)")
+    def reconcile_command(day: datetime | None, gateway_names: tuple[str, ...]) -> None:
+        """Compare the gateways' bills of one day with the platform and list differences."""
+        chosen = day.date() if day else local_date() - timedelta(days=1)
+        failed = False
+        for row in reconcile(chosen, list(gateway_names) or None):
+            click.echo(f"{row.gateway} {row.day}: {row.status_enum.label}"
+                       + (f" ({row.error})" if row.error else ""))
+            for diff in row.differences:
+                click.echo(f"  {diff.kind_enum.label} {diff.line_kind} {diff.out_trade_no}"
+                           f" {diff.out_refund_no or ''} {diff.note}")
+            failed = failed or row.status != ReconciliationStatus.MATCHED
+        if failed:
+            raise SystemExit(1)
+
+    app.cli.add_command(group)

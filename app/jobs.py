@@ -32,14 +32,19 @@ def run_once() -> dict[str, int]:
     from app.certificates.service import issue_due
     from app.checks.service import run_due_checks
     from app.deliveries.service import run_due as move_deliveries
-    from app.ebills.service import issue_due as issue_ebills
-    from app.fees.checkout import query_open_orders, query_processing_refunds
-    from app.fees.reconciliation import reconcile_due
     from app.notifications.reminders import remind_due
     from app.notifications.service import drain
+    from app.usecases.ebills import issue_due as issue_ebills
+    from app.usecases.payments import (
+        query_open_orders,
+        query_processing_refunds,
+        send_approved_refunds,
+    )
+    from app.usecases.reconciliation import reconcile_due
 
     cases = run_due_checks()
     orders = query_open_orders()
+    refunds_sent = send_approved_refunds()  # a double payment's, after its settle commit
     refunds = query_processing_refunds()
     certificates = issue_due()
     ebills = issue_ebills()
@@ -48,7 +53,8 @@ def run_once() -> dict[str, int]:
     reminded = remind_due()  # appointments of tomorrow, from 09:00
     sent = drain()
     accesses = access_log.flush(quiet=True)  # what the QR page and verify calls queued
-    return {"cases_checked": cases, "orders_queried": orders, "refunds_queried": refunds,
+    return {"cases_checked": cases, "orders_queried": orders, "refunds_sent": refunds_sent,
+            "refunds_queried": refunds,
             "certificates_issued": certificates, "ebills_issued": ebills,
             "deliveries_moved": deliveries,
             "bills_reconciled": bills, "appointments_reminded": reminded, **sent,

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.kernel.db import Model, Money, UTCDateTime
+from app.kernel.states import StateMachine
 from app.kernel.timeutil import utcnow
 
 
@@ -30,7 +31,7 @@ class OrderStatus(enum.StrEnum):
 
 
 S = OrderStatus
-ORDER_EDGES: frozenset[tuple[OrderStatus, OrderStatus]] = frozenset({
+ORDER_STATES: StateMachine[OrderStatus] = StateMachine("payment order", {
     (S.CREATED, S.PAYING), (S.CREATED, S.CLOSED), (S.CREATED, S.PAID),
     (S.PAYING, S.PAID), (S.PAYING, S.CLOSED),
     # A payment the gateway reports after we closed the order still took the money.
@@ -129,16 +130,27 @@ class LedgerEntry(Model):
 
 
 class RefundStatus(enum.StrEnum):
-    REQUESTED = "requested"  # by the helpdesk (or the system, for a double payment)
+    REQUESTED = "requested"  # by the helpdesk (or the system, after a refusal)
     REJECTED = "rejected"  # by a supervisor
-    PROCESSING = "processing"  # accepted by the gateway, result to come
+    # Approved (by a supervisor, or by the system for a double payment); the gateway is
+    # asked after the approval is committed, by the approving request or by the job.
+    APPROVED = "approved"
+    PROCESSING = "processing"  # sent to the gateway, result to come
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 
     @property
     def label(self) -> str:
-        return {"requested": "待主管审批", "rejected": "已驳回", "processing": "退款中",
-                "succeeded": "已退款", "failed": "退款失败"}[self.value]
+        return {"requested": "待主管审批", "rejected": "已驳回", "approved": "退款中",
+                "processing": "退款中", "succeeded": "已退款", "failed": "退款失败"}[self.value]
+
+
+R = RefundStatus
+REFUND_STATES: StateMachine[RefundStatus] = StateMachine("refund", {
+    (R.REQUESTED, R.APPROVED), (R.REQUESTED, R.REJECTED),
+    (R.APPROVED, R.PROCESSING),  # claimed by whoever sends it to the gateway
+    (R.PROCESSING, R.SUCCEEDED), (R.PROCESSING, R.FAILED),
+})
 
 
 class Refund(Model):
@@ -179,6 +191,16 @@ class ReconciliationStatus(enum.StrEnum):
     @property
     def label(self) -> str:
         return {"matched": "一致", "differences": "有差异", "failed": "未取得对账单"}[self.value]
+
+
+C = ReconciliationStatus
+# Running a day again replaces its result, whatever it was: a bill fetched after a
+# failure, a difference settled by the order query, or a gateway down on the second run.
+RECONCILIATION_STATES: StateMachine[ReconciliationStatus] = StateMachine("reconciliation", {
+    (C.MATCHED, C.DIFFERENCES), (C.MATCHED, C.FAILED),
+    (C.DIFFERENCES, C.MATCHED), (C.DIFFERENCES, C.FAILED),
+    (C.FAILED, C.MATCHED), (C.FAILED, C.DIFFERENCES),
+})
 
 
 class Reconciliation(Model):

@@ -19,6 +19,7 @@ from app.kernel.db import db
 from app.kernel.timeutil import SHANGHAI, local_date, utcnow
 from payments.gateways.base import StatementLine
 from payments.models import (
+    RECONCILIATION_STATES,
     DifferenceKind,
     PaymentOrder,
     Reconciliation,
@@ -147,16 +148,24 @@ def record(gateway: str, day: date, checked_by: str, lines: list[StatementLine] 
     platform_refunds = sum(r.amount_fen for r in db.session.scalars(
         _refunds_of(gateway, start, end)))
     differences = compare(gateway, day, lines) if lines is not None else []
+    if lines is None:
+        status = ReconciliationStatus.FAILED
+    elif differences:
+        status = ReconciliationStatus.DIFFERENCES
+    else:
+        status = ReconciliationStatus.MATCHED
     row = db.session.scalar(select(Reconciliation).where(
         Reconciliation.gateway == gateway, Reconciliation.day == day))
     if row is None:
-        row = Reconciliation(gateway=gateway, day=day)
+        row = Reconciliation(gateway=gateway, day=day, status=status)
         db.session.add(row)
+    elif row.status != status:
+        RECONCILIATION_STATES.move(row, status)
     row.differences.clear()
     row.checked_at, row.checked_by = at or utcnow(), checked_by
     row.platform_payments_fen, row.platform_refunds_fen = platform_payments, platform_refunds
     if lines is None:
-        row.status, row.error = ReconciliationStatus.FAILED, (error or "")[:200]
+        row.error = (error or "")[:200]
         row.bill_lines = row.bill_payments_fen = row.bill_refunds_fen = 0
         return row
     row.error = None
@@ -168,6 +177,4 @@ def record(gateway: str, day: date, checked_by: str, lines: list[StatementLine] 
             kind=found.kind, line_kind=found.line_kind, out_trade_no=found.out_trade_no,
             out_refund_no=found.out_refund_no, bill_fen=found.bill_fen,
             platform_fen=found.platform_fen, note=found.note))
-    row.status = (ReconciliationStatus.DIFFERENCES if differences
-                  else ReconciliationStatus.MATCHED)
     return row

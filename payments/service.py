@@ -1,12 +1,13 @@
 """Orders and what gateways say about them: idempotent, verified, double-entry.
 
 The core of payments knows orders, their items and the ledger; the case and its fees
-are the application's (app/fees/checkout.py), which calls these functions and commits.
+are the application's (the use cases in app/usecases/payments.py), which call these
+functions and commit. Nothing here commits: every function flushes at most.
 
-* :func:`open_order` — one order per payment request. The row is committed *before* the
-  gateway is called, so a notification can never arrive for an order we do not have;
-  the same request twice (same case, assessment, gateway and payer) returns the same
-  order.
+* :func:`prepare_order` — one order per payment request; the same request twice (same
+  case, assessment, gateway and payer) returns the same order. The caller commits the
+  row *before* the gateway is called (:func:`create_at_gateway`), so a notification can
+  never arrive for an order we do not have.
 * :func:`apply_result` — a verified notification or query result. The app id, the
   merchant id, the order number and the amount must match the order; anything else is
   recorded and changes nothing. Applying the same payment twice (100 notifications, a
@@ -38,7 +39,8 @@ from payments.gateways.base import (
     TradeState,
 )
 from payments.models import (
-    ORDER_EDGES,
+    ORDER_STATES,
+    REFUND_STATES,
     LedgerEntry,
     OrderItem,
     OrderStatus,
@@ -50,13 +52,6 @@ from payments.models import (
 
 logger = logging.getLogger(__name__)
 OPEN = (OrderStatus.CREATED, OrderStatus.PAYING)
-
-
-class OrderStateError(Exception):
-    def __init__(self, current: str, target: str):
-        super().__init__(f"order {current} → {target} not allowed")
-        self.current = current
-        self.target = target
 
 
 @dataclass(frozen=True)
@@ -75,12 +70,6 @@ class Applied:
     newly_paid: bool = False
 
 
-def move(order: PaymentOrder, target: OrderStatus) -> None:
-    if (order.status_enum, target) not in ORDER_EDGES:
-        raise OrderStateError(order.status, target.value)
-    order.status = target
-
-
 def new_out_trade_no() -> str:
     """'BDC' + Beijing date + 13 random digits: unique, unguessable, ≤ 32 characters."""
     return f"BDC{local_date().strftime('%Y%m%d')}{secrets.randbelow(10**13):013d}"
@@ -91,26 +80,27 @@ def idempotency_key(case_id: int, fee_ids: Iterable[int], gateway: str, payer: i
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def open_order(*, gateway: Gateway, case_id: int, payer_account_id: int, items: list[ItemIn],
-               channel: str, description: str, payer_openid: str | None, notify_url: str,
-               return_url: str | None, ttl: timedelta = timedelta(minutes=30)) -> PaymentOrder:
-    """The open order for this request, or a new one; commits."""
+def prepare_order(*, gateway: Gateway, case_id: int, payer_account_id: int,
+                  items: list[ItemIn], channel: str,
+                  ttl: timedelta = timedelta(minutes=30)) -> PaymentOrder:
+    """The open order for this request, or a new one (flushes; the caller commits it
+    before the gateway hears of it, see :func:`needs_gateway`).
+
+    An expired unpaid order is closed at the gateway first (before any write) and
+    replaced; a closed one no longer answers the request."""
     if not items or any(i.amount_fen <= 0 for i in items):
         raise ValueError("an order needs items with positive amounts")
     key = idempotency_key(case_id, [i.fee_id for i in items], gateway.name, payer_account_id)
     now = utcnow()
     order = db.session.scalar(select(PaymentOrder).where(PaymentOrder.idempotency_key == key))
+    if order is not None and order.status_enum in OPEN and order.expires_at <= now:
+        close_expired(order, gateway)  # expired unpaid: start again with a new number
     if order is not None and order.status_enum == OrderStatus.CLOSED:
         _release_key(order)  # closed unpaid (expired, cancelled): pay again with a new number
-        db.session.commit()
+        db.session.flush()
         order = None
-    if order is not None and (order.status_enum not in OPEN or order.expires_at > now):
-        if order.status_enum == OrderStatus.CREATED:
-            _call_gateway(order, gateway, description, payer_openid, notify_url, return_url)
+    if order is not None:
         return order
-    if order is not None:  # expired unpaid: close it and start again with a new number
-        close_expired(order, gateway)
-        db.session.commit()
     order = PaymentOrder(
         out_trade_no=new_out_trade_no(), idempotency_key=key, case_id=case_id,
         payer_account_id=payer_account_id, gateway=gateway.name,
@@ -120,23 +110,34 @@ def open_order(*, gateway: Gateway, case_id: int, payer_account_id: int, items: 
                          department=i.department, amount_fen=i.amount_fen) for i in items],
     )
     db.session.add(order)
-    db.session.commit()  # before the gateway hears of it
-    _call_gateway(order, gateway, description, payer_openid, notify_url, return_url)
+    db.session.flush()
     return order
 
 
-def _call_gateway(order: PaymentOrder, gateway: Gateway, description: str,
-                  payer_openid: str | None, notify_url: str, return_url: str | None) -> None:
-    created: CreatedPayment = gateway.create_payment(
+def needs_gateway(order: PaymentOrder) -> bool:
+    """The gateway has not created this order's payment yet."""
+    return order.status_enum == OrderStatus.CREATED
+
+
+def create_at_gateway(order: PaymentOrder, gateway: Gateway, description: str,
+                      payer_openid: str | None, notify_url: str,
+                      return_url: str | None) -> CreatedPayment:
+    """Ask the gateway to create the order's payment (no database access)."""
+    return gateway.create_payment(
         out_trade_no=order.out_trade_no, amount_fen=order.amount_fen,
         description=description, expires_at=order.expires_at, payer_openid=payer_openid,
         notify_url=notify_url, return_url=return_url)
-    order = _locked(order.id)
+
+
+def record_created(order_id: int, created: CreatedPayment) -> PaymentOrder:
+    """What the client needs to pay; the order is now the gateway's too (flushes)."""
+    order = _locked(order_id)
     order.client_params = dict(created.client_params)
     order.pay_url = created.pay_url
     if order.status_enum == OrderStatus.CREATED:
-        move(order, OrderStatus.PAYING)
-    db.session.commit()
+        ORDER_STATES.move(order, OrderStatus.PAYING)
+    db.session.flush()
+    return order
 
 
 def _locked(order_id: int) -> PaymentOrder:
@@ -190,7 +191,7 @@ def apply_result(gateway: Gateway, result: PaymentResult, source: str) -> Applie
         return Applied("mismatch", order)
     if result.state != TradeState.PAID:
         if result.state == TradeState.CLOSED and order.status_enum in OPEN:
-            move(order, OrderStatus.CLOSED)
+            ORDER_STATES.move(order, OrderStatus.CLOSED)
             order.closed_at = utcnow()
             _release_key(order)
         _event(gateway.name, source, result, "not_paid", result.state.value)
@@ -200,7 +201,7 @@ def apply_result(gateway: Gateway, result: PaymentResult, source: str) -> Applie
         _event(gateway.name, source, result, "duplicate" if same else "mismatch",
                None if same else "another transaction for a paid order")
         return Applied("duplicate" if same else "mismatch", order)
-    move(order, OrderStatus.PAID)
+    ORDER_STATES.move(order, OrderStatus.PAID)
     order.paid_at = result.paid_at or utcnow()
     order.transaction_id = result.transaction_id
     _post_payment(order)
@@ -228,7 +229,7 @@ def close_expired(order: PaymentOrder, gateway: Gateway) -> None:
     except Exception as exc:  # the gateway may not know an order it never created
         logger.info("close %s: %s", order.out_trade_no, exc)
     if order.status_enum in OPEN:
-        move(order, OrderStatus.CLOSED)
+        ORDER_STATES.move(order, OrderStatus.CLOSED)
         order.closed_at = utcnow()
         _release_key(order)
 
@@ -304,7 +305,8 @@ def pending_by_item(order: PaymentOrder) -> dict[int, int]:
     pending: dict[int, int] = {}
     for refund in db.session.scalars(select(Refund).where(
             Refund.order_id == order.id,
-            Refund.status.in_([RefundStatus.REQUESTED, RefundStatus.PROCESSING]))):
+            Refund.status.in_([RefundStatus.REQUESTED, RefundStatus.APPROVED,
+                               RefundStatus.PROCESSING]))):
         for item in refund.items:
             pending[item["order_item_id"]] = pending.get(item["order_item_id"], 0) + item[
                 "amount_fen"]
@@ -314,35 +316,72 @@ def pending_by_item(order: PaymentOrder) -> dict[int, int]:
 def reject_refund(refund: Refund, decided_by: str) -> Refund:
     if refund.status_enum != RefundStatus.REQUESTED:
         raise RefundRefused("该退款申请已处理")
-    refund.status = RefundStatus.REJECTED
+    REFUND_STATES.move(refund, RefundStatus.REJECTED)
     refund.decided_by, refund.decided_at = decided_by, utcnow()
+    db.session.flush()
     return refund
 
 
-def approve_refund(refund: Refund, decided_by: str, gateway: Gateway,
-                   notify_url: str) -> Refund:
-    """A second person approves; the gateway is asked; a success is booked (commits)."""
+def approve_refund(refund: Refund, decided_by: str) -> Refund:
+    """A second person approves; the order is refunding (flushes). The gateway is asked
+    once the approval is committed (:func:`claim_approved`, :func:`send_to_gateway`)."""
     if refund.status_enum != RefundStatus.REQUESTED:
         raise RefundRefused("该退款申请已处理")
     if decided_by == refund.requested_by:
         raise RefundRefused("退款须由申请人以外的主管审批")
     order = _locked(refund.order_id)
-    refund.status = RefundStatus.PROCESSING
+    REFUND_STATES.move(refund, RefundStatus.APPROVED)
     refund.decided_by, refund.decided_at = decided_by, utcnow()
     if order.status_enum != OrderStatus.REFUNDING:
-        move(order, OrderStatus.REFUNDING)
-    db.session.commit()  # approved before the gateway hears of it
+        ORDER_STATES.move(order, OrderStatus.REFUNDING)
+    db.session.flush()
+    return refund
+
+
+def approved_refunds(limit: int = 100) -> list[int]:
+    """Approved refunds the gateway has not been asked about yet (the job sends them)."""
+    return list(db.session.scalars(select(Refund.id).where(
+        Refund.status == RefundStatus.APPROVED).order_by(Refund.id).limit(limit)))
+
+
+def claim_approved(refund_id: int) -> Refund | None:
+    """Take an approved refund for sending (flushes; the caller commits before it asks
+    the gateway); None when someone else took it first. The order's row lock makes the
+    approving request and the job send it once."""
+    refund = db.session.get(Refund, refund_id)
+    if refund is None:
+        return None
+    _locked(refund.order_id)
+    db.session.refresh(refund)
+    if refund.status_enum != RefundStatus.APPROVED:
+        return None
+    REFUND_STATES.move(refund, RefundStatus.PROCESSING)
+    db.session.flush()
+    return refund
+
+
+def send_to_gateway(refund: Refund, gateway: Gateway,
+                    notify_url: str) -> tuple[str | None, RefundResult]:
+    """Ask the gateway to refund (no writes): the gateway's refund id and its word on
+    the result (a refund still processing is asked about once more at once)."""
+    order = refund.order
     result = gateway.refund(out_trade_no=order.out_trade_no, out_refund_no=refund.out_refund_no,
                             total_fen=order.amount_fen, refund_fen=refund.amount_fen,
                             reason=refund.reason, notify_url=notify_url)
-    refund.gateway_refund_id = result.refund_id
+    refund_id = result.refund_id
     if result.state == "processing" and hasattr(gateway, "refund_query"):
         result = gateway.refund_query(refund.out_refund_no)
+    return refund_id, result
+
+
+def record_sent(refund: Refund, refund_id: str | None, result: RefundResult) -> Refund:
+    """Book the gateway's first answer to a refund sent to it (flushes)."""
+    refund.gateway_refund_id = refund_id
     if result.state == "success":
         _complete_refund(refund)
     elif result.state == "failed":
         _fail_refund(refund)
-    db.session.commit()
+    db.session.flush()
     return refund
 
 
@@ -413,22 +452,24 @@ def _complete_refund(refund: Refund) -> None:
                                    debit_fen=part["amount_fen"], order_id=order.id,
                                    order_item_id=item.id, memo=f"退款：{item.name}"))
     order.refunded_fen += refund.amount_fen
-    refund.status = RefundStatus.SUCCEEDED
+    REFUND_STATES.move(refund, RefundStatus.SUCCEEDED)
     refund.completed_at = utcnow()
     still_pending = db.session.scalar(select(func.count()).select_from(Refund).where(
-        Refund.order_id == order.id, Refund.status == RefundStatus.PROCESSING,
+        Refund.order_id == order.id,
+        Refund.status.in_([RefundStatus.APPROVED, RefundStatus.PROCESSING]),
         Refund.id != refund.id)) or 0
     if not still_pending:
-        move(order, OrderStatus.REFUNDED if order.refunded_fen == order.amount_fen
-             else OrderStatus.PARTIALLY_REFUNDED)
+        ORDER_STATES.move(order, OrderStatus.REFUNDED if order.refunded_fen == order.amount_fen
+                          else OrderStatus.PARTIALLY_REFUNDED)
 
 
 def _fail_refund(refund: Refund) -> None:
     order = _locked(refund.order_id)
-    refund.status = RefundStatus.FAILED
+    REFUND_STATES.move(refund, RefundStatus.FAILED)
     refund.completed_at = utcnow()
     if order.status_enum == OrderStatus.REFUNDING:
-        move(order, OrderStatus.PARTIALLY_REFUNDED if order.refunded_fen else OrderStatus.PAID)
+        ORDER_STATES.move(order, OrderStatus.PARTIALLY_REFUNDED if order.refunded_fen
+                          else OrderStatus.PAID)
 
 
 # --- daily settlement ------------------------------------------------------------------------

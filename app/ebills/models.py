@@ -16,6 +16,7 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kernel.db import EncryptedText, Model, Money, UTCDateTime
+from app.kernel.states import StateMachine
 from app.kernel.timeutil import utcnow
 
 
@@ -40,6 +41,14 @@ class EBillStatus(enum.StrEnum):
     def label(self) -> str:
         return {"issuing": "开具中", "issued": "已开具", "failed": "开具中",
                 "voided": "已红冲"}[self.value]
+
+
+B = EBillStatus
+EBILL_STATES: StateMachine[EBillStatus] = StateMachine("e-bill", {
+    (B.ISSUING, B.ISSUED), (B.ISSUING, B.FAILED),
+    (B.FAILED, B.ISSUED),  # a retry that worked (a failure again stays failed)
+    (B.ISSUED, B.VOIDED),  # every item refunded in full: red-letter bill (红冲)
+})
 
 
 class EBill(Model):

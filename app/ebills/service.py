@@ -1,6 +1,8 @@
-"""Issuing e-bills after payment, retrying, voiding after full refunds (docs/ebills.md).
+"""E-bills after payment: what to issue, retry and void (docs/ebills.md).
 
-The job runner calls :func:`issue_due` on every pass:
+The steps and their transactions are the use case's (app/usecases/ebills.py
+``issue_due``, run by the job on every pass); the helpers here only flush. No call to
+the issuing platform or the file storage happens while a write is pending:
 
 1. **Obligations.** A paid order (``paid`` or ``partially_refunded``) without any bill
    gets one bill row per kind of its items — ``fiscal`` for the administrative fees,
@@ -33,17 +35,23 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import exists, select, update
-from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Account
 from app.cases.models import Case
-from app.ebills.models import EBill, EBillKind, EBillStatus
+from app.ebills.models import EBILL_STATES, EBill, EBillKind, EBillStatus
 from app.ebills.render import BillDocument, render_document
 from app.fees.service import PAYER_ROLES
-from app.integrations.ebills import BillLine, BillRequest, EBillIssuer
+from app.integrations.ebills import (
+    BillLine,
+    BillRequest,
+    EBillIssuer,
+    IssuedBill,
+    IssuerError,
+)
 from app.kernel.db import db
 from app.kernel.timeutil import as_utc, utcnow
 from app.materials.service import storage
+from app.materials.storage import StorageError
 from app.services import ebill_issuer
 from payments.models import OrderStatus, PaymentOrder
 
@@ -102,19 +110,20 @@ def _payer_name(order: PaymentOrder, case: Case) -> str:
     return "、".join(dict.fromkeys(a.person.name for a in payers)) or "—"
 
 
-def _obligations(order: PaymentOrder) -> list[EBill]:
-    """The order's bills, the missing ones written (commits)."""
-    existing = {bill.kind: bill for bill in db.session.scalars(
+def write_obligations(order: PaymentOrder) -> None:
+    """Write the order's missing bills, status ``issuing`` (flushes: a second worker that
+    wrote them first makes the caller's commit fail on the unique (order, kind))."""
+    existing = {bill.kind for bill in db.session.scalars(
         select(EBill).where(EBill.order_id == order.id))}
     if order.status_enum not in BILLABLE:
-        return _in_kind_order(existing.values())
+        return
     grouped: dict[EBillKind, list] = {}
     for item in order.items:
         grouped.setdefault(kind_of(item.item_code, item.department), []).append(item)
     missing = [kind for kind in KIND_ORDER if kind in grouped and kind.value not in existing
                and any(i.refunded_fen < i.amount_fen for i in grouped[kind])]
     if not missing:
-        return _in_kind_order(existing.values())
+        return
     case = db.session.get(Case, order.case_id)
     assert case is not None
     payer = _payer_name(order, case)
@@ -128,11 +137,14 @@ def _obligations(order: PaymentOrder) -> list[EBill]:
                    for i in items],
             total_fen=sum(i.amount_fen for i in items), next_attempt_at=utcnow(),
             refunds_seen_fen=order.refunded_fen))
-    try:
-        db.session.commit()
-    except IntegrityError:  # another worker wrote them first
-        db.session.rollback()
-    return _in_kind_order(db.session.scalars(select(EBill).where(EBill.order_id == order.id)))
+    db.session.flush()
+
+
+def bills_of(order: PaymentOrder) -> list[EBill]:
+    """The order's bills, fiscal, tax, fund (read again from the database)."""
+    return _in_kind_order(db.session.scalars(
+        select(EBill).where(EBill.order_id == order.id).execution_options(
+            populate_existing=True)))
 
 
 def _in_kind_order(bills: Iterable[EBill]) -> list[EBill]:
@@ -140,21 +152,42 @@ def _in_kind_order(bills: Iterable[EBill]) -> list[EBill]:
     return sorted(bills, key=lambda bill: rank.get(bill.kind, 99))
 
 
+def unbilled_orders(limit: int) -> list[PaymentOrder]:
+    """Paid orders that have no bill yet."""
+    return list(db.session.scalars(
+        select(PaymentOrder).where(
+            PaymentOrder.status.in_([s.value for s in BILLABLE]),
+            ~exists(select(EBill.id).where(EBill.order_id == PaymentOrder.id)))
+        .order_by(PaymentOrder.id).limit(limit)))
+
+
+def due_bills(now: datetime, limit: int) -> list[int]:
+    """Bills to issue now: not asked yet, or failed and due again."""
+    return list(db.session.scalars(
+        select(EBill.id).where(EBill.status.in_([s.value for s in PENDING]),
+                               EBill.next_attempt_at <= now)
+        .order_by(EBill.next_attempt_at, EBill.id).limit(limit)))
+
+
+def is_due(bill: EBill, now: datetime) -> bool:
+    return bill.status_enum in PENDING and as_utc(bill.next_attempt_at) <= now
+
+
 # --- issuing --------------------------------------------------------------------------
 
 
-def _claim(bill_id: int, now: datetime) -> bool:
-    """Take a due bill for this worker (commits); False when it is not due or taken."""
+def claim(bill_id: int, now: datetime) -> bool:
+    """Take a due bill for this worker (the caller commits at once); False when it is not
+    due or taken. The status is unchanged: only the next attempt moves away."""
     claimed = db.session.execute(
         update(EBill).where(EBill.id == bill_id, EBill.status.in_([s.value for s in PENDING]),
                             EBill.next_attempt_at <= now)
         .values(attempts=EBill.attempts + 1, next_attempt_at=now + CLAIM)
         .execution_options(synchronize_session=False))
-    db.session.commit()
     return bool(getattr(claimed, "rowcount", 0))
 
 
-def _request(bill: EBill, order: PaymentOrder) -> BillRequest:
+def request_for(bill: EBill, order: PaymentOrder) -> BillRequest:
     return BillRequest(
         request_no=bill.request_no, kind=bill.kind, payer_name=bill.payer_name,
         items=[BillLine(str(i["name"]), int(i["amount_fen"])) for i in bill.items],
@@ -162,117 +195,70 @@ def _request(bill: EBill, order: PaymentOrder) -> BillRequest:
         paid_at=as_utc(order.paid_at or bill.created_at), reference=order.out_trade_no)
 
 
-def _attempt(bill_id: int) -> bool:
-    """One try at a due bill: True when it ends issued (commits whatever happens)."""
-    if not _claim(bill_id, utcnow()):
-        return False
-    bill = db.session.get(EBill, bill_id, populate_existing=True)
-    assert bill is not None
-    order = db.session.get(PaymentOrder, bill.order_id)
-    assert order is not None
-    try:
-        if bill.bill_number is None:
-            issued = issuer().issue(_request(bill, order))
-            bill.bill_code, bill.bill_number = issued.bill_code, issued.bill_number
-            bill.check_code, bill.verify_url = issued.check_code, issued.verify_url
-            bill.issued_at = issued.issued_at
-            db.session.commit()  # the platform's number is never lost, whatever follows
-        if bill.pdf_key is None:
-            key = f"ebills/{bill.bill_code}/{bill.bill_number}.pdf"
-            storage().put(key, render_pdf(bill), "application/pdf")
-            bill.pdf_key = key
-        bill.status = EBillStatus.ISSUED
-        bill.last_error = None
-        db.session.commit()
-        return True
-    except Exception as exc:  # one bill's trouble must not stop the others
-        db.session.rollback()
-        bill = db.session.get(EBill, bill_id, populate_existing=True)
-        assert bill is not None
-        delay = retry_delay(bill.attempts)
-        bill.status = EBillStatus.FAILED
-        bill.last_error = f"{type(exc).__name__}: {exc}"[:200]
-        bill.next_attempt_at = utcnow() + delay
-        db.session.commit()
-        log = logger.warning if _expected(exc) else logger.exception
-        log("e-bill %s (attempt %s) failed, retry in %s: %s", bill.request_no, bill.attempts,
-            delay, bill.last_error)
-        return False
+def record_issued(bill: EBill, issued: IssuedBill) -> None:
+    """The platform's code, number and check code (flushes)."""
+    bill.bill_code, bill.bill_number = issued.bill_code, issued.bill_number
+    bill.check_code, bill.verify_url = issued.check_code, issued.verify_url
+    bill.issued_at = issued.issued_at
+    db.session.flush()
 
 
-def _expected(exc: Exception) -> bool:
-    from app.integrations.ebills import IssuerError
-    from app.materials.storage import StorageError
+def pdf_key_for(bill: EBill) -> str:
+    return f"ebills/{bill.bill_code}/{bill.bill_number}.pdf"
 
+
+def record_stored(bill: EBill, key: str) -> None:
+    """The PDF is stored: the bill is issued (flushes)."""
+    bill.pdf_key = key
+    EBILL_STATES.move(bill, EBillStatus.ISSUED)
+    bill.last_error = None
+    db.session.flush()
+
+
+def record_failure(bill: EBill, exc: Exception) -> timedelta:
+    """A failed attempt: retried after the back-off returned (flushes)."""
+    delay = retry_delay(bill.attempts)
+    if bill.status_enum != EBillStatus.FAILED:
+        EBILL_STATES.move(bill, EBillStatus.FAILED)
+    bill.last_error = f"{type(exc).__name__}: {exc}"[:200]
+    bill.next_attempt_at = utcnow() + delay
+    db.session.flush()
+    return delay
+
+
+def expected_failure(exc: Exception) -> bool:
     return isinstance(exc, IssuerError | StorageError)
-
-
-def issue_for_order(order: PaymentOrder) -> list[EBill]:
-    """Write the order's missing bills and try those that are due (idempotent: an issued
-    bill is never asked for again; a failed one waits for its next attempt). Returns
-    the order's bills, fiscal, tax, fund."""
-    bills = _obligations(order)
-    now = utcnow()
-    for bill in bills:
-        if bill.status_enum in PENDING and as_utc(bill.next_attempt_at) <= now:
-            _attempt(bill.id)
-    return _in_kind_order(db.session.scalars(
-        select(EBill).where(EBill.order_id == order.id).execution_options(
-            populate_existing=True)))
-
-
-def issue_due(limit: int = 50) -> int:
-    """The job: bills for paid orders that have none, retries that are due, voids after
-    full refunds. Returns the number of bills issued in this pass."""
-    issued = 0
-    unbilled = db.session.scalars(
-        select(PaymentOrder).where(
-            PaymentOrder.status.in_([s.value for s in BILLABLE]),
-            ~exists(select(EBill.id).where(EBill.order_id == PaymentOrder.id)))
-        .order_by(PaymentOrder.id).limit(limit)).all()
-    for order in unbilled:
-        _obligations(order)
-    due = db.session.scalars(
-        select(EBill.id).where(EBill.status.in_([s.value for s in PENDING]),
-                               EBill.next_attempt_at <= utcnow())
-        .order_by(EBill.next_attempt_at, EBill.id).limit(limit)).all()
-    for bill_id in due:
-        issued += _attempt(bill_id)
-    void_refunded(limit)
-    return issued
 
 
 # --- refunds: red-letter bills --------------------------------------------------------
 
 
-def void_refunded(limit: int = 50) -> int:
-    """Void issued bills whose every item was refunded in full (commits each); a platform
-    that is down leaves the bill issued and the next pass tries again."""
-    voided = 0
+def refunds_to_compare(limit: int) -> list[tuple[EBill, PaymentOrder]]:
+    """Issued bills whose order's refunds changed since the bill was last compared."""
     rows = db.session.execute(
         select(EBill, PaymentOrder).join(PaymentOrder, PaymentOrder.id == EBill.order_id)
         .where(EBill.status == EBillStatus.ISSUED,
                PaymentOrder.refunded_fen != EBill.refunds_seen_fen)
         .order_by(EBill.id).limit(limit)).all()
-    for bill, order in rows:
-        by_id = {item.id: item for item in order.items}
-        refunded_in_full = all(
-            (item := by_id.get(int(line["order_item_id"]))) is not None
-            and item.refunded_fen >= item.amount_fen for line in bill.items)
-        if refunded_in_full:
-            try:
-                issuer().void(str(bill.bill_code), str(bill.bill_number), VOID_REASON)
-            except Exception as exc:
-                db.session.rollback()
-                logger.warning("e-bill %s %s: void failed, retried next pass: %s",
-                               bill.bill_code, bill.bill_number, exc)
-                continue
-            bill.status = EBillStatus.VOIDED
-            bill.voided_at = utcnow()
-            voided += 1
-        bill.refunds_seen_fen = order.refunded_fen
-        db.session.commit()
-    return voided
+    return [(bill, order) for bill, order in rows]
+
+
+def refunded_in_full(bill: EBill, order: PaymentOrder) -> bool:
+    """Every item of the bill was refunded in full (a partial refund keeps the bill)."""
+    by_id = {item.id: item for item in order.items}
+    return all((item := by_id.get(int(line["order_item_id"]))) is not None
+               and item.refunded_fen >= item.amount_fen for line in bill.items)
+
+
+def record_voided(bill: EBill) -> None:
+    EBILL_STATES.move(bill, EBillStatus.VOIDED)
+    bill.voided_at = utcnow()
+    db.session.flush()
+
+
+def record_refunds_seen(bill: EBill, order: PaymentOrder) -> None:
+    bill.refunds_seen_fen = order.refunded_fen
+    db.session.flush()
 
 
 # --- the document ---------------------------------------------------------------------

@@ -30,6 +30,7 @@ from app.cases.models import Case
 from app.fees.models import CaseFee
 from app.kernel.db import db
 from app.kernel.timeutil import utcnow
+from app.review.models import Department
 
 FEE_ITEMS_FILE = Path(__file__).with_name("fee_items.json")
 # Who pays the registration fee, per business type (the right holder, or the bank).
@@ -149,8 +150,6 @@ def total_fen(fees: list[CaseFee]) -> int:
 
 
 def citizen_fees(case: Case) -> dict[str, Any]:
-    from app.review.models import Department
-
     fees = current_fees(case)
     return {
         "case_number": case.case_number,

@@ -16,6 +16,7 @@ from app.fees.service import yuan
 from app.kernel.db import db
 from app.kernel.timeutil import local_date
 from app.staff.models import StaffRole
+from app.usecases.reconciliation import reconcile
 from app.web.admin import bp, staff_required
 from app.web.review_pages import CsrfForm
 from payments.models import Reconciliation
@@ -50,7 +51,7 @@ def reconciliation_run() -> ResponseReturnValue:
     if day is None or day >= local_date():
         flash("请选择今天之前的日期（渠道次日生成对账单）", "error")
         return redirect(url_for("admin.reconciliation_page"))
-    rows = reconciliation.reconcile(day, staff_id=g.staff.id)
+    rows = reconcile(day, staff_id=g.staff.id)
     summary = "；".join(f"{'微信支付' if r.gateway == 'wechat' else '支付宝'}"
                        f"{r.status_enum.label}" for r in rows)
     flash(f"{day.isoformat()} 对账完成：{summary}",

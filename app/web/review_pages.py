@@ -16,7 +16,6 @@ from flask_wtf import FlaskForm
 
 from app.cases.workflow import CaseStatus
 from app.checks import service as checks
-from app.fees import counter
 from app.kernel import audit
 from app.kernel.audit import ActorType, Channel
 from app.kernel.errors import DomainError, NotFound
@@ -26,6 +25,7 @@ from app.register import from_case
 from app.review import desk, service
 from app.review.models import Department, TaskStatus
 from app.staff.models import StaffRole
+from app.usecases import payments as money
 from app.web.admin import _describe, bp, staff_required
 
 REVIEWERS = (StaffRole.REGISTRATION_REVIEWER, StaffRole.HOUSING_REVIEWER,
@@ -245,7 +245,7 @@ def case_counter_payment(case_number: str) -> ResponseReturnValue:
         except ValueError:
             flash("请填写正确的金额（元，最多两位小数）", "error")
         else:
-            _act(lambda: counter.record_counter_payment(
+            _act(lambda: money.record_counter_payment(
                 case_number, g.staff, request.form.get("reference", ""), amount_fen),
                 "已登记窗口缴费")
     return redirect(url_for("admin.case_desk", case_number=case_number))
@@ -309,8 +309,6 @@ def calendar_set() -> ResponseReturnValue:
 @bp.post("/cases/<case_number>/orders/<out_trade_no>/refund")
 @staff_required(*DESK_ROLES)
 def case_refund_request(case_number: str, out_trade_no: str) -> ResponseReturnValue:
-    from app.fees.checkout import request_refund
-
     if CsrfForm().validate_on_submit():
         items = []
         try:
@@ -319,7 +317,7 @@ def case_refund_request(case_number: str, out_trade_no: str) -> ResponseReturnVa
         except ValueError:
             flash("退款金额应为元，最多两位小数", "error")
         else:
-            _act(lambda: request_refund(case_number, out_trade_no, items,
+            _act(lambda: money.request_refund(case_number, out_trade_no, items,
                                         request.form.get("reason", ""), g.staff.id),
                  "已提交退款申请，等待主管审批")
     return redirect(url_for("admin.case_desk", case_number=case_number))
@@ -336,10 +334,8 @@ def refund_list() -> ResponseReturnValue:
 @bp.post("/refunds/<int:refund_id>/<decision>")
 @staff_required(StaffRole.SUPERVISOR)
 def refund_decide(refund_id: int, decision: str) -> ResponseReturnValue:
-    from app.fees.checkout import decide_refund
-
     if CsrfForm().validate_on_submit() and decision in ("approve", "reject"):
-        _act(lambda: decide_refund(refund_id, g.staff.id, decision == "approve"),
+        _act(lambda: money.decide_refund(refund_id, g.staff.id, decision == "approve"),
              "已批准，退款已提交支付渠道" if decision == "approve" else "已驳回退款申请")
     return redirect(url_for("admin.refund_list"))
 

@@ -25,10 +25,11 @@ from sqlalchemy import create_engine, func, select, update
 
 from app.accounts.models import Account
 from app.cases.workflow import CaseStatus
-from app.fees.checkout import decide_refund, gateways, query_open_orders, request_refund
+from app.fees.checkout import gateways
 from app.kernel.audit import AuditRecord
 from app.kernel.db import db
 from app.kernel.timeutil import utcnow
+from app.usecases.payments import decide_refund, query_open_orders, request_refund
 from payments.models import LedgerEntry, PaymentEvent, PaymentOrder
 from payments.service import allocations, unbalanced_transactions
 from sandbox.alipay import generate_key_pair, load_private_key, rsa2_sign, sign_content

@@ -16,6 +16,7 @@ from app.cases.workflow import CaseStatus
 from app.jobs import run_once
 from app.kernel.db import db
 from app.kernel.timeutil import utcnow
+from app.usecases.payments import send_approved_refunds
 from payments.models import PaymentEvent, PaymentOrder
 from payments.service import allocations, unbalanced_transactions
 from tests.application.flow import (
@@ -206,6 +207,10 @@ def test_a_case_paid_twice_refunds_the_second_payment_automatically(
                      dict(sandbox.state.alipay.notification_for(alipay["out_trade_no"])))
     assert answer.data == b"success"
     orders = {o.gateway: o for o in db.session.scalars(select(PaymentOrder))}
+    # Settling the second payment approved its refund; the job sends it to the gateway.
+    assert orders["alipay"].status == "refunding"
+    assert send_approved_refunds() == 1
+    db.session.expire_all()
     assert orders["wechat"].status == "paid"
     assert orders["alipay"].status == "refunded"
     assert orders["alipay"].refunded_fen == orders["alipay"].amount_fen
@@ -227,8 +232,8 @@ def test_the_notify_path_is_the_one_the_api_serves(app: Any) -> None:
 def test_the_daily_settlement_splits_payments_and_refunds_by_department(
         app: Any, make_app: Any, client: Any, buyer: Citizen, seller: Citizen,
         reviewers: dict[str, Reviewer], sandbox: Any) -> None:
-    from app.fees.checkout import decide_refund, request_refund
     from app.kernel.timeutil import local_date
+    from app.usecases.payments import decide_refund, request_refund
     from tests.admin.factories import log_in, make_staff, make_supervisor
 
     number, _ = _paid_by_wechat(client, buyer, seller, reviewers, sandbox)

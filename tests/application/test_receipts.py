@@ -10,8 +10,9 @@ import requests
 from sqlalchemy import select
 
 from app.cases.workflow import CaseStatus
-from app.fees.receipts import mask_transaction_id
+from app.ebills.receipts import mask_transaction_id
 from app.kernel.db import db
+from app.usecases.payments import send_approved_refunds
 from payments.models import PaymentOrder
 from tests.application import flow
 from tests.application.flow import Citizen, Reviewer, case_row, fill_resale, legacy_owner
@@ -135,7 +136,7 @@ def test_the_payer_sees_exactly_their_receipt_with_the_transaction_id_masked(
 def test_a_partly_refunded_order_shows_what_was_refunded_and_when(
         app: Any, client: Any, buyer: Citizen, seller: Citizen,
         reviewers: dict[str, Reviewer], sandbox: Any) -> None:
-    from app.fees.checkout import decide_refund, request_refund
+    from app.usecases.payments import decide_refund, request_refund
     from tests.admin.factories import make_staff, make_supervisor
 
     number = _assessed(buyer, seller, reviewers)
@@ -168,6 +169,7 @@ def test_a_double_payment_lists_both_orders_newest_first_and_each_payer_only_the
     second = _open(buyer, number, "alipay")
     _pay_wechat(client, first, sandbox)
     _pay_alipay(client, second, sandbox)  # paid second: refunded automatically
+    send_approved_refunds()  # the job sends the refund approved when it was settled
 
     receipts = buyer.get("/api/me/receipts").get_json()
     assert [r["out_trade_no"] for r in receipts] == [second["out_trade_no"],

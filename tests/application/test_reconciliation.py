@@ -11,10 +11,11 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from app.fees.checkout import decide_refund, gateways, request_refund
-from app.fees.reconciliation import reconcile, reconcile_due
+from app.fees.checkout import gateways
 from app.kernel.db import db
 from app.kernel.timeutil import SHANGHAI, local_date, utcnow
+from app.usecases.payments import decide_refund, request_refund
+from app.usecases.reconciliation import reconcile, reconcile_due
 from payments import reconcile as core
 from payments.models import (
     DifferenceKind,

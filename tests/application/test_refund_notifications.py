@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from app.fees.checkout import decide_refund, query_processing_refunds, request_refund
 from app.kernel.audit import AuditRecord
 from app.kernel.db import db
 from app.kernel.timeutil import utcnow
+from app.usecases.payments import decide_refund, query_processing_refunds, request_refund
 from payments.models import LedgerEntry, OrderItem, PaymentEvent, PaymentOrder, Refund
 from payments.service import allocations, unbalanced_transactions
 from sandbox.wechatpay import encrypt_req_info, to_xml

@@ -19,11 +19,12 @@ from pypdf import PdfReader
 from sqlalchemy import select, text, update
 
 from app.ebills.models import EBill
-from app.ebills.service import issue_due, issue_for_order
 from app.integrations.ebills import make_ebill_issuer
 from app.kernel.db import db
 from app.kernel.timeutil import utcnow
 from app.materials.service import storage
+from app.usecases.ebills import issue_due, issue_for_order
+from app.usecases.payments import send_approved_refunds
 from payments.models import PaymentOrder
 from tests import helpers
 from tests.application import flow
@@ -192,7 +193,7 @@ def test_a_platform_that_is_down_leaves_the_bills_pending_and_a_later_pass_issue
 def test_a_bill_whose_items_are_all_refunded_is_voided(
         client: Any, buyer: Citizen, seller: Citizen,
         reviewers: dict[str, Reviewer], sandbox: Any) -> None:
-    from app.fees.checkout import decide_refund, request_refund
+    from app.usecases.payments import decide_refund, request_refund
     from tests.admin.factories import make_staff, make_supervisor
 
     number, order = _paid_by_wechat(client, buyer, seller, reviewers, sandbox)
@@ -242,6 +243,8 @@ def test_a_refunded_double_payment_gets_no_bill(
     second = _open(buyer, number, "alipay")
     _pay_wechat(client, first, sandbox)
     _pay_alipay(client, second, sandbox)  # paid second: refunded in full automatically
+    assert _order(second["out_trade_no"]).status == "refunding"  # never billed from here
+    send_approved_refunds()  # the job sends the refund approved when it was settled
     assert _order(second["out_trade_no"]).status == "refunded"
 
     assert issue_due() == 2

@@ -19,6 +19,7 @@ from app.cases import service as cases
 from app.fees.models import CaseFee
 from app.kernel.db import db
 from app.kernel.timeutil import utcnow
+from app.usecases.payments import open_order
 from payments import service as payments
 from payments.gateways.base import CreatedPayment, PaymentResult, TradeState
 from payments.models import LedgerEntry, OrderItem, OrderStatus, PaymentEvent, PaymentOrder
@@ -60,10 +61,9 @@ def _case_with_fees(amounts: list[tuple[str, int]]) -> tuple[int, int, list[paym
 
 def _open(gateway: RecordingGateway, case_id: int, account_id: int,
           items: list[payments.ItemIn]) -> PaymentOrder:
-    return payments.open_order(gateway=gateway, case_id=case_id, payer_account_id=account_id,
-                               items=items, channel="miniprogram", description="税费",
-                               payer_openid="o-1", notify_url="http://x/notify",
-                               return_url=None)
+    return open_order(gateway=gateway, case_id=case_id, payer_account_id=account_id,
+                      items=items, channel="miniprogram", description="税费",
+                      payer_openid="o-1", notify_url="http://x/notify", return_url=None)
 
 
 def _paid(order: PaymentOrder, **overrides: Any) -> PaymentResult:

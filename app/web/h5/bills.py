@@ -1,6 +1,6 @@
 """A case's e-bills on a phone: ``/m/cases/<n>/bills`` and each bill's PDF.
 
-The list and the file are the API's (``app.fees.receipts``): bills of orders paid by
+The list and the file are the API's (``app.ebills.receipts``): bills of orders paid by
 this account or by another login of the same person, issued or voided (已红冲, with
 the red-letter note); the PDF is the stored file ``/api/me/receipts/ebills/<id>.pdf``
 sends. Another case's bill, someone else's, one not issued yet or an unknown id are all
@@ -17,8 +17,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from app.cases.models import Case
+from app.ebills import receipts
 from app.ebills.models import EBill
-from app.fees import receipts
 from app.fees.service import yuan
 from app.kernel.db import db
 from app.kernel.errors import NotFound

@@ -1,7 +1,7 @@
 """Paying a case's fees from a phone browser: ``/m/cases/<n>/pay`` and ``…/paid``.
 
 One button makes one order for every assessed item through the API's own service
-(``app.fees.checkout.start_payment``: the same request again is the same order), on the
+(``app.usecases.payments.start_payment``: the same request again is the same order), on the
 Alipay mobile-web gateway, channel ``mobile_web``, and sends the browser to Alipay's
 cashier. Paying needs a fresh one-time code (``session.verified_recently``); a session
 without one goes through ``/m/verify`` and back.
@@ -39,6 +39,7 @@ from app.kernel.db import db
 from app.kernel.errors import CaseStateConflict, NotFound
 from app.kernel.timeutil import as_utc, utcnow
 from app.kernel.validators import mask_phone
+from app.usecases import payments as usecases
 from app.web.h5 import bp
 from app.web.h5 import session as h5
 from app.web.h5.fresh import ask_for_code
@@ -150,7 +151,7 @@ def _start(case: Case, gateway_name: str) -> PaymentOrder:
     account = h5.current_citizen()
     for attempt in range(2):
         try:
-            return checkout.start_payment(account, case.case_number, gateway_name,
+            return usecases.start_payment(account, case.case_number, gateway_name,
                                           Channel.MOBILE_WEB, case=case,
                                           return_url=_return_url(case))
         except IntegrityError:
@@ -217,7 +218,7 @@ def _ask_gateway(order: PaymentOrder) -> None:
     try:
         result = gateway.query(order.out_trade_no)
         if result.state == TradeState.PAID:
-            checkout.settle(gateway, result, "query")
+            usecases.settle(gateway, result, "query")
     except Exception as exc:  # the page still answers; the notification or the job will
         log.warning("order query %s from the paid page: %s", order.out_trade_no, exc)
         db.session.rollback()

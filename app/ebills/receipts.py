@@ -30,6 +30,7 @@ from sqlalchemy.orm import selectinload
 from app.accounts.models import Account
 from app.cases.models import Case
 from app.ebills.models import EBill, EBillKind, EBillStatus
+from app.ebills.service import read_pdf
 from app.kernel.db import db
 from app.kernel.errors import NotFound
 from app.review.models import Department
@@ -141,8 +142,6 @@ def get_for(account: Account, out_trade_no: str) -> dict[str, Any]:
 def ebill_pdf_for(account: Account, ebill_id: int) -> tuple[EBill, bytes]:
     """An e-bill's PDF for the account that paid (or its person); anyone else's bill, a
     bill not issued yet and a bill that does not exist are all "not found"."""
-    from app.ebills.service import read_pdf
-
     row = db.session.execute(_ebills_of(account).where(EBill.id == ebill_id)).first()
     if row is None or row[0].pdf_key is None:
         raise NotFound(EBILL_NOT_FOUND_MESSAGE)
