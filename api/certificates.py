@@ -18,7 +18,8 @@ from api.security import (
     current_citizen,
     identity_claim_required,
 )
-from app.certificates import viewing
+from app.certificates import corrections, viewing
+from app.usecases.correct_certificate import report_certificate_error
 
 blp = Blueprint("certificates", __name__, url_prefix="/api", description="我的不动产电子证书")
 
@@ -137,11 +138,9 @@ class CorrectionSchema(StrictSchema):
 @blp.doc(security=BEARER_AND_CLAIM)
 def report_error(body: dict[str, Any], number: str) -> Any:
     """报告证书记载错误（1 个工作日内答复）"""
-    from app.certificates import corrections
-
     identity = current_citizen()
-    request = corrections.report(identity.account, number, body["item"], body["description"],
-                                 identity.channel)
+    request = report_certificate_error(identity.account, number, body["item"],
+                                       body["description"], identity.channel)
     return corrections.view(request)
 
 
@@ -151,8 +150,6 @@ def report_error(body: dict[str, Any], number: str) -> Any:
 @blp.doc(security=BEARER)
 def list_corrections(number: str) -> Any:
     """我的更正申请及答复"""
-    from app.certificates import corrections
-
     return [corrections.view(r)
             for r in corrections.requests_of(current_citizen().account, number)]
 

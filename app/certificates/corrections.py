@@ -1,24 +1,25 @@
-"""Errors reported by owners, answered by the helpdesk within one working day; revoking
-and re-issuing certificates.
+"""Errors reported by owners, answered by the helpdesk within one working day.
 
 An error outside the register (the certificate says something the register does not)
 is answered by revoking the certificate and issuing a new one from the register, with a
 new number; the old one names its replacement and shows revoked everywhere at once (the
 QR page, the institution API and the verification tool all read the same row). An error
 in the register needs a 更正登记 case; its 登簿 issues the corrected certificate, which
-replaces the old one.
+replaces the old one. Reporting and answering are use cases
+(``app.usecases.correct_certificate``): the functions here flush, the use case commits.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from app.accounts.models import Account
 from app.cases.models import Case
-from app.certificates import service
 from app.certificates.models import (
+    CORRECTION_STATES,
     Certificate,
     CertificateStatus,
     CorrectionOutcome,
@@ -40,7 +41,7 @@ ITEMS = ("权利人", "共有情况", "坐落", "不动产单元号", "权利类
 
 def report(account: Account, number: str, item: str, description: str,
            channel: str) -> CorrectionRequest:
-    """The owner reports an error; due by the end of the next working day."""
+    """The owner reports an error; due by the end of the next working day (no commit)."""
     certificate = owned(account, number)
     if certificate.status_enum != CertificateStatus.VALID:
         raise CaseStateConflict("该证书已作废，请查看替代证书", status=certificate.status)
@@ -67,7 +68,6 @@ def report(account: Account, number: str, item: str, description: str,
     audit.record(actor_type=ActorType.CITIZEN, actor_id=account.id, channel=channel,
                  action="certificate.correction_reported", entity_type="certificate",
                  entity_id=certificate.number, after={"correction": request.id, "item": item})
-    db.session.commit()
     return request
 
 
@@ -98,9 +98,18 @@ def open_requests() -> list[CorrectionRequest]:
         CorrectionRequest.status == CorrectionStatus.OPEN).order_by(CorrectionRequest.due_at)))
 
 
-def answer(request_id: int, staff_id: int, outcome: str, text: str,
-           case_number: str | None = None) -> CorrectionRequest:
-    """The helpdesk's answer; a re-issue revokes the certificate and issues a new one."""
+@dataclass(frozen=True)
+class Answer:
+    request: CorrectionRequest
+    certificate: Certificate
+    outcome: CorrectionOutcome
+    text: str
+    correction_case_id: int | None
+
+
+def check_answer(request_id: int, outcome: str, text: str,
+                 case_number: str | None = None) -> Answer:
+    """The helpdesk's answer, validated (nothing written yet)."""
     request = db.session.get(CorrectionRequest, request_id)
     if request is None:
         raise NotFound("未找到该更正申请")
@@ -115,82 +124,39 @@ def answer(request_id: int, staff_id: int, outcome: str, text: str,
         raise ValidationFailed({"answer": ["请填写给权利人的答复（4 至 500 字）"]})
     certificate = db.session.get(Certificate, request.certificate_id)
     assert certificate is not None
+    correction_case_id = None
     if chosen == CorrectionOutcome.REGISTER_CORRECTION and case_number:
         case = db.session.scalar(select(Case).where(Case.case_number == case_number.strip()))
         if case is None or case.business_type_code != "correction":
             raise ValidationFailed({"case_number": ["请填写该单元的更正登记办件号"]})
-        request.correction_case_id = case.id
-    new = None
-    if chosen == CorrectionOutcome.REISSUED:
-        new = reissue(certificate, f"记载有误（{request.item}）：{text}"[:300],
-                      f"staff:{staff_id}")
-        request = db.session.get(CorrectionRequest, request_id) or request
+        correction_case_id = case.id
+    return Answer(request, certificate, chosen, text, correction_case_id)
+
+
+def reissue_reason(answer: Answer) -> str:
+    return f"记载有误（{answer.request.item}）：{answer.text}"[:300]
+
+
+def record_answer(answer: Answer, staff_id: int,
+                  new: Certificate | None = None) -> CorrectionRequest:
+    """The request is answered (no commit)."""
+    request = answer.request
+    if answer.correction_case_id is not None:
+        request.correction_case_id = answer.correction_case_id
+    if new is not None:
         request.new_certificate_id = new.id
-    request.status = CorrectionStatus.ANSWERED
-    request.outcome = chosen.value
-    request.answer = text
+    CORRECTION_STATES.move(request, CorrectionStatus.ANSWERED)
+    request.outcome = answer.outcome.value
+    request.answer = answer.text
     request.answered_at = utcnow()
     request.answered_by = staff_id
     audit.record(actor_type=ActorType.STAFF, actor_id=staff_id, channel=Channel.ADMIN,
                  action="certificate.correction_answered", entity_type="certificate",
-                 entity_id=certificate.number,
-                 after={"correction": request.id, "outcome": chosen.value,
+                 entity_id=answer.certificate.number,
+                 after={"correction": request.id, "outcome": answer.outcome.value,
                         "new_certificate": new.number if new else None})
-    _notify_answered(request, chosen, new or certificate)
-    db.session.commit()
     return request
 
 
-def _notify_answered(request: CorrectionRequest, outcome: CorrectionOutcome,
-                     certificate: Certificate) -> None:
-    """Tell the reporter (SMS with a link to the certificate, or WeChat), with the answer."""
-    from app.notifications import service as notifications
-
-    reporter = db.session.get(Account, request.account_id)
-    if reporter is not None:
-        notifications.enqueue(
-            [reporter], "correction_answered",
-            {"item": request.item, "outcome": outcome.label,
-             "hint": "详情请在小程序“我的证书”中查看", "certificate_number": certificate.number},
-            f"correction_answered:{request.id}")
-
-
-def revoke(certificate: Certificate, reason: str, actor: str,
-           replaced_by: Certificate | None = None,
-           details: dict[str, Any] | None = None) -> None:
-    """Revoke (the caller commits): shown revoked everywhere from the commit on.
-
-    ``actor`` is ``staff:<id>`` or ``system:<name>``; ``details`` go into the audit record
-    (e.g. the 注销登记 case that ended the right)."""
-    if certificate.status_enum == CertificateStatus.REVOKED:
-        return
-    certificate.status = CertificateStatus.REVOKED
-    certificate.revoked_at = utcnow()
-    certificate.revoked_reason = reason[:300]
-    certificate.revoked_by = actor[:40]
-    if replaced_by is not None:
-        certificate.replaced_by_id = replaced_by.id
-    actor_type, _, actor_id = actor.partition(":")
-    audit.record(actor_type=ActorType.STAFF if actor_type == "staff" else ActorType.SYSTEM,
-                 actor_id=actor_id or actor, channel=Channel.ADMIN if actor_type == "staff"
-                 else Channel.SYSTEM, action="certificate.revoked", entity_type="certificate",
-                 entity_id=certificate.number,
-                 after={"reason": reason[:300],
-                        "replaced_by": replaced_by.number if replaced_by else None,
-                        **(details or {})})
-
-
-def reissue(old: Certificate, reason: str, actor: str) -> Certificate:
-    """Revoke ``old`` and issue its replacement from the register, with a new number
-    (commits: the new number is taken in its own transaction, as every number is)."""
-    case = db.session.get(Case, old.case_id)
-    assert case is not None
-    db.session.commit()  # the answer so far; numbering commits on its own
-    new = service.allocate(case, reissue_of=old, actor=actor)
-    if new is None:
-        raise CaseStateConflict("证书正在换发，请稍后刷新")
-    new = service.finish(new)
-    old = db.session.get(Certificate, old.id) or old
-    revoke(old, reason, actor, replaced_by=new)
-    db.session.commit()
-    return new
+def reporter_of(request: CorrectionRequest) -> Account | None:
+    return db.session.get(Account, request.account_id)

@@ -12,24 +12,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from app.cases.models import Case
-from app.certificates.corrections import revoke
-from app.certificates.models import Certificate, CertificateStatus
-from app.kernel.audit import AuditRecord
+from app.certificates.models import CERTIFICATE_STATES, Certificate, CertificateStatus
+from app.kernel import audit
+from app.kernel.audit import ActorType, AuditRecord, Channel
 from app.kernel.db import db
+from app.kernel.timeutil import utcnow
 from app.kernel.validators import mask_name
 from app.staff.models import StaffUser
 
 if TYPE_CHECKING:
     from app.register.models import Encumbrance
-    from app.staff.service import StaffIdentity
 
 DISCHARGE_REASON = "抵押权已注销（注销登记办件 {case_number}）"
 SYSTEM_ACTORS = {"certificates": "系统（换发新证时自动作废）"}
+
+
+def revoke(certificate: Certificate, reason: str, actor: str,
+           replaced_by: Certificate | None = None,
+           details: dict[str, Any] | None = None) -> None:
+    """Revoke (the caller commits): shown revoked everywhere from the commit on.
+
+    ``actor`` is ``staff:<id>`` or ``system:<name>``; ``details`` go into the audit record
+    (e.g. the 注销登记 case that ended the right)."""
+    if certificate.status_enum == CertificateStatus.REVOKED:
+        return
+    CERTIFICATE_STATES.move(certificate, CertificateStatus.REVOKED)
+    certificate.revoked_at = utcnow()
+    certificate.revoked_reason = reason[:300]
+    certificate.revoked_by = actor[:40]
+    if replaced_by is not None:
+        certificate.replaced_by_id = replaced_by.id
+    actor_type, _, actor_id = actor.partition(":")
+    audit.record(actor_type=ActorType.STAFF if actor_type == "staff" else ActorType.SYSTEM,
+                 actor_id=actor_id or actor, channel=Channel.ADMIN if actor_type == "staff"
+                 else Channel.SYSTEM, action="certificate.revoked", entity_type="certificate",
+                 entity_id=certificate.number,
+                 after={"reason": reason[:300],
+                        "replaced_by": replaced_by.number if replaced_by else None,
+                        **(details or {})})
 
 
 def proofs_of(encumbrance: Encumbrance) -> list[Certificate]:
@@ -44,17 +69,27 @@ def proofs_of(encumbrance: Encumbrance) -> list[Certificate]:
 
 
 def revoke_for_discharge(encumbrance: Encumbrance, case: Case,
-                         staff: StaffIdentity) -> list[Certificate]:
+                         staff_id: int) -> list[Certificate]:
     """Revoke the proofs of the mortgage that ``case`` (a 注销登记) discharges, by the
     reviewer who enters it (no commit: the caller's 登簿 commits everything at once).
     Returns what was revoked; nothing when the mortgage never had a proof."""
     revoked = []
     for proof in proofs_of(encumbrance):
         revoke(proof, DISCHARGE_REASON.format(case_number=case.case_number),
-               f"staff:{staff.id}",
+               f"staff:{staff_id}",
                details={"case": case.case_number, "encumbrance": encumbrance.id})
         revoked.append(proof)
     return revoked
+
+
+def named_mortgage(current: list[Encumbrance], proof_number: str) -> Encumbrance | None:
+    """The mortgage among ``current`` whose 不动产登记证明 has this number (a 注销 names it)."""
+    proof_number = proof_number.strip()
+    if proof_number:
+        for encumbrance in current:
+            if proof_number in proof_numbers(encumbrance):
+                return encumbrance
+    return None
 
 
 def proof_numbers(encumbrance: Encumbrance) -> set[str]:
@@ -96,17 +131,17 @@ def staff_access_label(display_name: str) -> str:
 
 def history(certificate: Certificate) -> list[Event]:
     """Numbered, issued, revoked: from the certificate's row, times from its audit."""
-    audit = {row.action: row for row in db.session.scalars(select(AuditRecord).where(
+    records = {row.action: row for row in db.session.scalars(select(AuditRecord).where(
         AuditRecord.entity_type == "certificate", AuditRecord.entity_id == certificate.number,
         AuditRecord.action.in_(["certificate.numbered", "certificate.issued"]))
         .order_by(AuditRecord.id))}
-    numbered = audit.get("certificate.numbered")
+    numbered = records.get("certificate.numbered")
     events = [Event(numbered.occurred_at if numbered else None, "编号",
                     f"第 {certificate.reissue_no} 次换发" if certificate.reissue_no else "")]
     # Issued: valid now, or files made before it was revoked (one revoked while still
     # being made was never issued).
     if certificate.status_enum == CertificateStatus.VALID or certificate.pdf_key or (
-            "certificate.issued" in audit):
+            "certificate.issued" in records):
         events.append(Event(certificate.issued_at, "签发", "电子证照已生成并签名"))
     if certificate.status_enum == CertificateStatus.REVOKED:
         events.append(Event(certificate.revoked_at, "作废", certificate.revoked_reason or "",

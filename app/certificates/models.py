@@ -9,6 +9,7 @@ from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.kernel.db import EncryptedText, Model, UTCDateTime
+from app.kernel.states import StateMachine
 from app.kernel.timeutil import utcnow
 
 
@@ -20,6 +21,16 @@ class CertificateStatus(enum.StrEnum):
     @property
     def label(self) -> str:
         return {"issuing": "生成中", "valid": "有效", "revoked": "已作废"}[self.value]
+
+
+# Numbered (issuing) → files made (valid); revoked when the right ends, after a correction
+# or a newer certificate — also while still being made (a discharged mortgage's proof
+# must never become valid).
+CERTIFICATE_STATES = StateMachine("certificate", {
+    (CertificateStatus.ISSUING, CertificateStatus.VALID),
+    (CertificateStatus.ISSUING, CertificateStatus.REVOKED),
+    (CertificateStatus.VALID, CertificateStatus.REVOKED),
+})
 
 
 class Certificate(Model):
@@ -122,6 +133,12 @@ class CorrectionStatus(enum.StrEnum):
     @property
     def label(self) -> str:
         return {"open": "处理中", "answered": "已答复"}[self.value]
+
+
+# A correction request is answered once.
+CORRECTION_STATES = StateMachine("certificate_correction", {
+    (CorrectionStatus.OPEN, CorrectionStatus.ANSWERED),
+})
 
 
 class CorrectionOutcome(enum.StrEnum):

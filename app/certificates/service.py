@@ -1,23 +1,14 @@
-"""Issuing certificates automatically, and reading them.
+"""Certificates: their numbers and content from the register, their files, and reading them.
 
-A case whose status table allows ``certificate_issued`` (pay-first types once
-registered, register-first types once paid; never before payment) gets its certificate
-from the job runner, with no staff action, in two steps:
-
-1. **Number** (one short transaction): the serial is taken from the counter
-   ``certificate:<authority>:<year>:<kind>`` and the certificate row is inserted as
-   ``issuing`` with its content, hash and signed QR payload. A second, concurrent
-   issuance for the same case fails on ``(case_id, reissue_no)`` and its transaction,
-   counter increment included, rolls back: numbers have no gaps.
-2. **Files**: the PNG and the signed PDF are rendered and stored (encrypted), the
-   certificate becomes ``valid``, the case ``certificate_issued``, and the owner is
-   told through the outbox, in one transaction. A failure leaves the row ``issuing``;
-   the job tries again.
+The steps of an issuance (the use case ``app.usecases.issue_certificate`` runs them and
+owns the commits): :func:`allocate` numbers a certificate and adds it as ``issuing``;
+:func:`make_files` renders, signs and stores its PNG and PDF (no database write);
+:func:`mark_issued` makes it ``valid`` and replaces older certificates of the unit. None
+of them commits.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -27,16 +18,22 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.cases.models import Case, PropertyUnit
-from app.cases.service import transition
 from app.cases.workflow import CaseStatus, can_move
+from app.certificates import render, signing
 from app.certificates.content import KIND_NUMBER_WORDS, CertificateContent, Holder
-from app.certificates.models import Certificate, CertificateHolder, CertificateStatus
+from app.certificates.lifecycle import revoke
+from app.certificates.models import (
+    CERTIFICATE_STATES,
+    Certificate,
+    CertificateHolder,
+    CertificateStatus,
+)
 from app.kernel import audit, counters
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
 from app.kernel.timeutil import local_date, utcnow
-
-logger = logging.getLogger(__name__)
+from app.materials.service import storage
+from app.register.service import current_entry, encumbrances_on
 
 READY_STATUSES = (CaseStatus.REGISTERED, CaseStatus.PAID)
 MAX_RENDER_ATTEMPTS = 5
@@ -86,8 +83,6 @@ def build_content(case: Case, number: str, issue_date: date) -> tuple[Certificat
                                                                        list[tuple[int, str]]]:
     """The certificate's content from the register as 登簿 left it, and who may open it
     as owner [(person id, role)]."""
-    from app.register.service import current_entry, encumbrances_on
-
     config = current_app.config
     kind = case.business_type.certificate_kind or "certificate"
     unit = case.unit
@@ -141,10 +136,9 @@ def qr_text(payload: str) -> str:
 
 def allocate(case: Case, *, reissue_of: Certificate | None = None,
              actor: str = "system") -> Certificate | None:
-    """Step 1: number the certificate and commit it as ``issuing``. None when another
-    issuance for the case won the race (nothing is consumed)."""
-    from app.certificates import signing
-
+    """Number the certificate and add it as ``issuing`` (no commit: the caller's commit
+    takes the number). None when another issuance for the case won the race: the session
+    is rolled back, the counter increment with it (nothing is consumed)."""
     config = current_app.config
     kind = case.business_type.certificate_kind or "certificate"
     issue_date = local_date()
@@ -182,7 +176,6 @@ def allocate(case: Case, *, reissue_of: Certificate | None = None,
                  action="certificate.numbered", entity_type="certificate",
                  entity_id=certificate.number,
                  after={"case": case.case_number, "kind": kind, "reissue_no": reissue_no})
-    db.session.commit()
     return certificate
 
 
@@ -190,18 +183,20 @@ def content_of(certificate: Certificate) -> CertificateContent:
     return CertificateContent.from_json(certificate.content_json.encode("utf-8"))
 
 
-def finish(certificate: Certificate) -> Certificate:
-    """Step 2: render, sign and store the files; the certificate becomes valid and the
-    case certificate_issued; the owners are told (one transaction)."""
-    from app.certificates import render, signing
-    from app.deliveries import service as deliveries
-    from app.materials.service import storage
+@dataclass(frozen=True)
+class Files:
+    png_key: str
+    pdf_key: str
 
+
+def make_files(certificate: Certificate) -> Files:
+    """Render, sign and store the PNG and the PDF (encrypted by the storage). Writes
+    nothing to the database; the keys follow from the certificate's serial, so making
+    them again (a retry after a failure or a crash) overwrites the same two files."""
     config = current_app.config
     content = content_of(certificate)
     text = qr_text(certificate.payload)
     font = config["CJK_FONT_PATH"]
-    certificate.render_attempts += 1
     png = render.render_png(content, text, font_path=font)
     pdf = signing.sign_pdf(render.render_pdf(content, text, font_path=font),
                            signing_cert_pem=config["CERT_SIGNING_CERT"],
@@ -211,30 +206,31 @@ def finish(certificate: Certificate) -> Certificate:
     base = f"certificates/{certificate.year}/{certificate.kind}-{certificate.serial:07d}"
     files.put(f"{base}.png", png, "image/png")
     files.put(f"{base}.pdf", pdf, "application/pdf")
-    certificate.png_key, certificate.pdf_key = f"{base}.png", f"{base}.pdf"
-    certificate.status = CertificateStatus.VALID
+    return Files(png_key=f"{base}.png", pdf_key=f"{base}.pdf")
+
+
+def mark_issued(certificate: Certificate, files: Files) -> None:
+    """The files are made: the certificate becomes valid and replaces the older ones of
+    its unit (no commit)."""
+    certificate.render_attempts += 1
+    certificate.png_key, certificate.pdf_key = files.png_key, files.pdf_key
+    CERTIFICATE_STATES.move(certificate, CertificateStatus.VALID)
     certificate.issued_at = utcnow()
-    case = db.session.get(Case, certificate.case_id)
-    assert case is not None
     audit.record(actor_type=ActorType.SYSTEM, actor_id="certificates", channel=Channel.SYSTEM,
                  action="certificate.issued", entity_type="certificate",
-                 entity_id=certificate.number, after={"case": case.case_number})
+                 entity_id=certificate.number, after={"case": _case_number(certificate)})
     _replace_older(certificate)
-    deliveries.prepare(case, certificate)  # a paper certificate: its delivery, same transaction
-    if can_move(case.status_enum, CaseStatus.CERTIFICATE_ISSUED, case.business_type.rules):
-        _notify_issued(case)
-        transition(case, CaseStatus.CERTIFICATE_ISSUED, actor_type=ActorType.SYSTEM,
-                   actor_id="certificates", channel=Channel.SYSTEM,
-                   reason=f"电子证书 {certificate.number} 已生成", commit=False)
-    db.session.commit()
-    return certificate
+
+
+def _case_number(certificate: Certificate) -> str:
+    case = db.session.get(Case, certificate.case_id)
+    assert case is not None
+    return case.case_number
 
 
 def _replace_older(certificate: Certificate) -> None:
     """A new ownership certificate for a unit (a transfer, a change, a correction)
     replaces the valid ones issued before it for that unit."""
-    from app.certificates.corrections import revoke
-
     if certificate.kind != "certificate" or certificate.unit_id is None:
         return
     for older in db.session.scalars(select(Certificate).where(
@@ -245,45 +241,19 @@ def _replace_older(certificate: Certificate) -> None:
                    replaced_by=certificate)
 
 
-def _notify_issued(case: Case) -> None:
-    from app.notifications import service as notifications
-    from app.review.service import case_accounts
-
-    notifications.enqueue(
-        case_accounts(case), "certificate_issued",
-        {"case_number": case.case_number, "status_label": "已发证",
-         "hint": "电子证书可在小程序查看和下载"},
-        f"certificate_issued:{case.case_number}")
+def unfinished(limit: int = 50) -> list[int]:
+    """Certificates numbered but not made yet (an earlier failure), to be tried again."""
+    return list(db.session.scalars(select(Certificate.id).where(
+        Certificate.status == CertificateStatus.ISSUING,
+        Certificate.render_attempts < MAX_RENDER_ATTEMPTS).order_by(Certificate.id)
+        .limit(limit)))
 
 
-def issue_due() -> int:
-    """The job: number and finish certificates for every case that is due, and finish
-    any left ``issuing`` by an earlier failure."""
-    done = 0
-    for case in due_cases():
-        try:
-            if allocate(case) is not None:
-                done += 1
-        except Exception:  # one case must not stop the others
-            logger.exception("numbering a certificate for case %s failed", case.id)
-            db.session.rollback()
-    for certificate in db.session.scalars(select(Certificate).where(
-            Certificate.status == CertificateStatus.ISSUING,
-            Certificate.render_attempts < MAX_RENDER_ATTEMPTS).order_by(Certificate.id)):
-        try:
-            finish(certificate)
-        except Exception:
-            logger.exception("rendering certificate %s failed", certificate.id)
-            db.session.rollback()
-            _count_attempt(certificate.id)
-    return done
-
-
-def _count_attempt(certificate_id: int) -> None:
+def count_failed_attempt(certificate_id: int) -> None:
+    """A failed attempt at the files (no commit; the caller commits it on its own)."""
     certificate = db.session.get(Certificate, certificate_id)
     if certificate is not None:
         certificate.render_attempts += 1
-        db.session.commit()
 
 
 # --- reading ---------------------------------------------------------------------------------

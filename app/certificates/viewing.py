@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 
 from app.accounts.models import Account
 from app.cases.models import Case
-from app.certificates import access_log, status_cache
+from app.certificates import access_log, render, signing, status_cache
 from app.certificates.content import KIND_TITLES
 from app.certificates.models import (
     Certificate,
@@ -34,9 +34,8 @@ from app.kernel.db import db
 from app.kernel.errors import NotFound
 from app.kernel.timeutil import format_local, utcnow
 from app.kernel.validators import mask_id_number, mask_name
-
-if TYPE_CHECKING:
-    from app.certificates.signing import PayloadFacts
+from app.materials.service import storage
+from app.people.models import Person
 
 VISIBLE_CASE_STATUSES = status_cache.VISIBLE_CASE_STATUSES
 ACCESSOR_LABELS = {"owner": "本人", "public": "扫码核验", "staff": "登记机构工作人员"}
@@ -112,7 +111,6 @@ def detail(certificate: Certificate, account: Account, channel: str) -> dict[str
 
 
 def _own_id_number(account: Account) -> str | None:
-    from app.people.models import Person
 
     person = db.session.get(Person, account.person_id) if account.person_id else None
     return person.id_number if person else None
@@ -121,9 +119,6 @@ def _own_id_number(account: Account) -> str | None:
 def watermarked_image(certificate: Certificate, account: Account, channel: str,
                       at: datetime | None = None) -> bytes:
     """The PNG with a visible 仅供查看 watermark naming the viewer and the time."""
-    from app.certificates import render
-    from app.materials.service import storage
-    from app.people.models import Person
 
     assert certificate.png_key is not None
     person = db.session.get(Person, account.person_id) if account.person_id else None
@@ -138,7 +133,6 @@ def watermarked_image(certificate: Certificate, account: Account, channel: str,
 
 
 def signed_pdf(certificate: Certificate, account: Account, channel: str) -> bytes:
-    from app.materials.service import storage
 
     assert certificate.pdf_key is not None
     pdf = storage().get(certificate.pdf_key)
@@ -163,10 +157,9 @@ def accesses(certificate: Certificate) -> list[dict[str, Any]]:
 
 
 @lru_cache(maxsize=4096)
-def _read_payload(payload: str, payload_key_pem: str) -> PayloadFacts:
+def _read_payload(payload: str, payload_key_pem: str) -> signing.PayloadFacts:
     """A genuine payload's facts, remembered by its exact text (the same text always
     verifies the same way); a forged one raises every time and is not remembered."""
-    from app.certificates import signing
 
     return signing.read_payload(payload, payload_key_pem)
 

@@ -16,6 +16,7 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kernel.db import EncryptedText, Model, UTCDateTime
+from app.kernel.states import StateMachine
 from app.kernel.timeutil import utcnow
 
 
@@ -42,6 +43,17 @@ class DeliveryStatus(enum.StrEnum):
                 "returned": "已退回登记中心，请到窗口领取", "ready": "可到窗口领取",
                 "collected": "已领取"}[self.value]
 
+
+# Mail: waiting → shipped → delivered, or returned to the centre and collected there;
+# window: waiting → ready → collected.
+DELIVERY_STATES = StateMachine("delivery", {
+    (DeliveryStatus.WAITING, DeliveryStatus.SHIPPED),
+    (DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED),
+    (DeliveryStatus.SHIPPED, DeliveryStatus.RETURNED),
+    (DeliveryStatus.RETURNED, DeliveryStatus.COLLECTED),
+    (DeliveryStatus.WAITING, DeliveryStatus.READY),
+    (DeliveryStatus.READY, DeliveryStatus.COLLECTED),
+})
 
 # Where the pickup code still opens the parcel at the window.
 AT_WINDOW = (DeliveryStatus.READY, DeliveryStatus.RETURNED)

@@ -5,7 +5,9 @@ A natural person chooses an electronic certificate (free) or a paper one, by mai
 collected at the window (the 10-yuan 工本费 item); a legal person always gets the
 electronic one. The electronic certificate is issued either way: the paper one is its
 print. When the certificate is issued, :func:`prepare` writes a delivery in the same
-transaction. The job runner then calls :func:`run_due`:
+transaction. The job runner then runs ``app.usecases.deliveries.move_deliveries``, which
+uses the steps here (none of them commits, none of them calls the courier: the use case
+calls the courier with no write pending and records the answer in a short transaction):
 
 1. **Gathering.** A waiting delivery leaves when every document of the case is ready:
    the certificate, and the e-bills of every paid order (printed and enclosed), so the
@@ -27,19 +29,26 @@ from __future__ import annotations
 import io
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import segno
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Account
+from app.cases.application import HOLDER_ROLES
 from app.cases.models import Case
 from app.certificates.content import KIND_TITLES
 from app.certificates.models import Certificate
-from app.deliveries.models import AT_WINDOW, Delivery, DeliveryMethod, DeliveryStatus
+from app.deliveries.models import (
+    AT_WINDOW,
+    DELIVERY_STATES,
+    Delivery,
+    DeliveryMethod,
+    DeliveryStatus,
+)
 from app.ebills.models import EBill, EBillKind, EBillStatus
 from app.integrations.courier import (
     OP_DELIVERED,
@@ -47,15 +56,15 @@ from app.integrations.courier import (
     Contact,
     CourierError,
     Parcel,
+    RouteEvent,
 )
 from app.kernel import audit
 from app.kernel.audit import ActorType, Channel
 from app.kernel.crypto import lookup_hash
 from app.kernel.db import db
-from app.kernel.errors import NotFound
+from app.kernel.errors import Conflict, NotFound
 from app.kernel.timeutil import as_utc, format_local, utcnow
-from app.kernel.validators import mask_name, mask_phone
-from app.services import courier
+from app.kernel.validators import InvalidValue, mask_name, mask_phone, mobile_phone
 from payments.models import OrderStatus, PaymentOrder
 
 logger = logging.getLogger(__name__)
@@ -73,8 +82,6 @@ def paper_method(case: Case) -> DeliveryMethod | None:
 
     A legal person's certificate is electronic whatever the form says (the form refuses
     the choice, and submission checks it again; this is the last line)."""
-    from app.cases.application import HOLDER_ROLES
-
     choice = (case.form_data.get("certificate_delivery") or {}).get("form")
     method = PAPER_CHOICES.get(str(choice))
     holder_role = HOLDER_ROLES.get(case.business_type_code)
@@ -87,9 +94,6 @@ def paper_method(case: Case) -> DeliveryMethod | None:
 def _recipient(case: Case) -> tuple[str, str]:
     """The first holder receives it; the phone given with the choice, else theirs on
     file, else their account's, else the case creator's."""
-    from app.cases.application import HOLDER_ROLES
-    from app.kernel.validators import InvalidValue, mobile_phone
-
     holder = next(a for a in case.applicants
                   if a.role == HOLDER_ROLES.get(case.business_type_code))
     try:
@@ -161,7 +165,38 @@ def _bills(case_id: int) -> tuple[list[EBill], bool]:
     return [b for b in bills if b.status_enum == EBillStatus.ISSUED], pending
 
 
-def _gathered(delivery: Delivery, now: datetime) -> list[dict[str, Any]] | None:
+@dataclass(frozen=True)
+class Notice:
+    """What the owners are told about a delivery (the use case puts it in the outbox)."""
+
+    template: str
+    variables: dict[str, Any]
+    key: str
+
+
+def _notice(delivery: Delivery, template: str, **variables: Any) -> Notice:
+    case = db.session.get(Case, delivery.case_id)
+    assert case is not None
+    return Notice(template, {"case_number": case.case_number, **variables},
+                  f"{template}:{delivery.number}")
+
+
+def _audit(delivery: Delivery, action: str, actor: str, **after: Any) -> None:
+    audit.record(actor_type=ActorType.SYSTEM if actor in ("deliveries", "courier")
+                 else ActorType.STAFF, actor_id=actor,
+                 channel=Channel.SYSTEM if actor in ("deliveries", "courier") else Channel.ADMIN,
+                 action=action, entity_type="delivery", entity_id=delivery.number,
+                 after={"status": delivery.status, **after})
+
+
+def due(now: datetime, limit: int = 50) -> list[int]:
+    """Waiting deliveries to send off and shipped ones to follow, whose time has come."""
+    return list(db.session.scalars(select(Delivery.id).where(
+        Delivery.status.in_((DeliveryStatus.WAITING, DeliveryStatus.SHIPPED)),
+        Delivery.next_attempt_at <= now).order_by(Delivery.next_attempt_at).limit(limit)))
+
+
+def gathered(delivery: Delivery, now: datetime) -> list[dict[str, Any]] | None:
     """Every document of the case, or None while the bills are still worth waiting for."""
     issued, pending = _bills(delivery.case_id)
     waited = now - as_utc(delivery.created_at)
@@ -174,24 +209,34 @@ def _gathered(delivery: Delivery, now: datetime) -> list[dict[str, Any]] | None:
          "number": f"{b.bill_code}-{b.bill_number}"} for b in issued]
 
 
-def _notify(delivery: Delivery, case: Case, template: str, variables: dict[str, Any]) -> None:
-    from app.notifications import service as notifications
-    from app.review.service import case_accounts
-
-    notifications.enqueue(case_accounts(case), template,
-                          {"case_number": case.case_number, **variables},
-                          f"{template}:{delivery.number}")
+def wait_for_bills(delivery: Delivery, now: datetime) -> None:
+    delivery.next_attempt_at = now + timedelta(seconds=30)
 
 
-def _audit(delivery: Delivery, action: str, actor: str, **after: Any) -> None:
-    audit.record(actor_type=ActorType.SYSTEM if actor in ("deliveries", "courier")
-                 else ActorType.STAFF, actor_id=actor,
-                 channel=Channel.SYSTEM if actor in ("deliveries", "courier") else Channel.ADMIN,
-                 action=action, entity_type="delivery", entity_id=delivery.number,
-                 after={"status": delivery.status, **after})
+def mark_ready(delivery: Delivery, documents: list[dict[str, Any]]) -> Notice:
+    """A window delivery: the documents wait at the window."""
+    delivery.documents = documents
+    DELIVERY_STATES.move(delivery, DeliveryStatus.READY)
+    _audit(delivery, "delivery.ready", "deliveries", documents=len(documents))
+    return _notice(delivery, "certificate_at_window",
+                   status_label="待领取", hint="请携带身份证件并出示取件码")
 
 
-def _failed(delivery: Delivery, exc: CourierError, now: datetime) -> None:
+def parcel_for(delivery: Delivery, documents: list[dict[str, Any]]) -> Parcel:
+    """What the courier is asked to carry; the delivery number is the order id, so asking
+    twice books one parcel."""
+    sender = current_app.config["DELIVERY_SENDER"]
+    return Parcel(
+        order_id=delivery.number,
+        sender=Contact(sender["name"], sender["phone"], sender["address"], sender["name"]),
+        recipient=Contact(delivery.recipient_name, delivery.recipient_phone,
+                          delivery.address or ""),
+        contents=[f"{d['title']} {d['number']}" for d in documents],
+        sign_code=delivery.pickup_code)
+
+
+def mark_failed(delivery: Delivery, exc: CourierError, now: datetime) -> None:
+    """The courier did not answer: asked again later, with back-off."""
     delivery.attempts += 1
     delivery.last_error = f"{exc.code}: {exc.message}"[:200]
     delivery.next_attempt_at = now + RETRY_DELAYS[min(delivery.attempts, len(RETRY_DELAYS)) - 1]
@@ -199,101 +244,47 @@ def _failed(delivery: Delivery, exc: CourierError, now: datetime) -> None:
                    delivery.attempts)
 
 
-def _send_off(delivery: Delivery, now: datetime) -> bool:
-    documents = _gathered(delivery, now)
-    if documents is None:
-        delivery.next_attempt_at = now + timedelta(seconds=30)
-        return False
-    case = db.session.get(Case, delivery.case_id)
-    assert case is not None
+def mark_shipped(delivery: Delivery, documents: list[dict[str, Any]], courier_name: str,
+                 waybill: str, now: datetime) -> Notice:
     delivery.documents = documents
-    if delivery.method_enum == DeliveryMethod.WINDOW:
-        delivery.status = DeliveryStatus.READY
-        _audit(delivery, "delivery.ready", "deliveries", documents=len(documents))
-        _notify(delivery, case, "certificate_at_window",
-                {"status_label": "待领取", "hint": "请携带身份证件并出示取件码"})
-        return True
-    sender = current_app.config["DELIVERY_SENDER"]
-    parcel = Parcel(
-        order_id=delivery.number,
-        sender=Contact(sender["name"], sender["phone"], sender["address"], sender["name"]),
-        recipient=Contact(delivery.recipient_name, delivery.recipient_phone,
-                          delivery.address or ""),
-        contents=[f"{d['title']} {d['number']}" for d in documents],
-        sign_code=delivery.pickup_code)
-    try:
-        waybill = courier().create_order(parcel)
-    except CourierError as exc:
-        _failed(delivery, exc, now)
-        return False
-    delivery.courier = courier().name
+    delivery.courier = courier_name
     delivery.tracking_number = waybill
-    delivery.status = DeliveryStatus.SHIPPED
+    DELIVERY_STATES.move(delivery, DeliveryStatus.SHIPPED)
     delivery.shipped_at = now
     delivery.attempts, delivery.last_error = 0, None
     delivery.next_attempt_at = now + _track_interval()
     _audit(delivery, "delivery.shipped", "deliveries", tracking_number=waybill,
            documents=len(documents))
-    _notify(delivery, case, "certificate_shipped",
-            {"tracking_number": waybill, "hint": "签收时请出示签收码"})
-    return True
+    return _notice(delivery, "certificate_shipped",
+                   tracking_number=waybill, hint="签收时请出示签收码")
 
 
 def _track_interval() -> timedelta:
     return timedelta(seconds=int(current_app.config["DELIVERY_TRACK_INTERVAL_SECONDS"]))
 
 
-def _track(delivery: Delivery, now: datetime) -> bool:
-    assert delivery.tracking_number is not None
-    try:
-        routes = courier().routes(delivery.tracking_number)
-    except CourierError as exc:
-        _failed(delivery, exc, now)
-        return False
+def record_routes(delivery: Delivery, routes: list[RouteEvent],
+                  now: datetime) -> tuple[bool, Notice | None]:
+    """The courier's route as last asked: signed for (opCode 80) → delivered; returned
+    (99) → returned, to be collected at the window. Whether the status moved, and what
+    the owners are told."""
     delivery.attempts, delivery.last_error = 0, None
     delivery.events = [{"at": e.at.isoformat(), "op_code": e.op_code, "place": e.place,
                         "remark": e.remark} for e in routes]
     delivery.next_attempt_at = now + _track_interval()
     final = next((e for e in reversed(routes) if e.op_code in (OP_DELIVERED, OP_RETURNED)), None)
     if final is None:
-        return False
-    case = db.session.get(Case, delivery.case_id)
-    assert case is not None
+        return False, None
     if final.op_code == OP_DELIVERED:
-        delivery.status = DeliveryStatus.DELIVERED
+        DELIVERY_STATES.move(delivery, DeliveryStatus.DELIVERED)
         delivery.finished_at = as_utc(final.at)
         delivery.handed_over_by = "courier"
         _audit(delivery, "delivery.delivered", "courier", at=final.at.isoformat())
-    else:
-        delivery.status = DeliveryStatus.RETURNED
-        _audit(delivery, "delivery.returned", "courier", at=final.at.isoformat())
-        _notify(delivery, case, "certificate_at_window",
-                {"status_label": "已退回", "hint": "快件已退回，请到窗口领取"})
-    return True
-
-
-def run_due(limit: int = 50) -> int:
-    """The job: send off gathered deliveries, follow shipped ones. Each delivery is
-    committed on its own; a version conflict (another worker) is left to that worker."""
-    from sqlalchemy.orm.exc import StaleDataError
-
-    now = utcnow()
-    ids = db.session.scalars(select(Delivery.id).where(
-        Delivery.status.in_((DeliveryStatus.WAITING, DeliveryStatus.SHIPPED)),
-        Delivery.next_attempt_at <= now).order_by(Delivery.next_attempt_at).limit(limit)).all()
-    changed = 0
-    for delivery_id in ids:
-        delivery = db.session.get(Delivery, delivery_id)
-        if delivery is None:
-            continue
-        try:
-            moved = (_send_off(delivery, now) if delivery.status_enum == DeliveryStatus.WAITING
-                     else _track(delivery, now))
-            db.session.commit()
-            changed += int(moved)
-        except (StaleDataError, IntegrityError):
-            db.session.rollback()
-    return changed
+        return True, None
+    DELIVERY_STATES.move(delivery, DeliveryStatus.RETURNED)
+    _audit(delivery, "delivery.returned", "courier", at=final.at.isoformat())
+    return True, _notice(delivery, "certificate_at_window",
+                         status_label="已退回", hint="快件已退回，请到窗口领取")
 
 
 # --- the window ------------------------------------------------------------------------------
@@ -310,18 +301,16 @@ def find_by_code(code: str) -> Delivery:
 
 
 def hand_over(code: str, staff_id: int) -> Delivery:
-    """The clerk hands the documents over at the window (after checking the ID card)."""
-    from app.kernel.errors import Conflict
-
+    """The clerk hands the documents over at the window, after checking the ID card
+    (no commit)."""
     delivery = find_by_code(code)
     if delivery.status_enum not in AT_WINDOW:
         raise Conflict(f"该证书当前状态为“{delivery.status_enum.label}”，不能在窗口领取",
                        status=delivery.status)
-    delivery.status = DeliveryStatus.COLLECTED
+    DELIVERY_STATES.move(delivery, DeliveryStatus.COLLECTED)
     delivery.finished_at = utcnow()
     delivery.handed_over_by = f"staff:{staff_id}"
     _audit(delivery, "delivery.collected", f"staff:{staff_id}")
-    db.session.commit()
     return delivery
 
 
@@ -343,8 +332,6 @@ def of_case(case: Case) -> list[Delivery]:
 
 def is_holder(case: Case, account: Account) -> bool:
     """Whether ``account`` is one of the case's right holders (who may see the code)."""
-    from app.cases.application import HOLDER_ROLES
-
     role = HOLDER_ROLES.get(case.business_type_code)
     return account.person_id is not None and any(
         a.person_id == account.person_id and a.role == role for a in case.applicants)

@@ -1,8 +1,9 @@
 """Register entry (登簿) and archive look-up (查档).
 
-Entering a right writes a new version of the unit's register and moves the case to
-``registered`` in one transaction; the previous version is closed, never changed.
-Two clerks entering the same unit at once cannot both win: (unit, version) is unique.
+Entering a right writes a new version of the unit's register; the previous version is
+closed, never changed. Two clerks entering the same unit at once cannot both win:
+(unit, version) is unique. Nothing here commits or moves the case to ``registered``:
+the use case ``app.usecases.register_case`` does, in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from app.cases.models import Case, PropertyUnit
-from app.cases.service import transition
 from app.cases.workflow import CaseStatus, can_move
 from app.kernel import audit
 from app.kernel.audit import ActorType
@@ -75,7 +75,7 @@ def current_entry(unit_id: int) -> RegisterEntry | None:
 
 def enter_right(case: Case, details: RightDetails, owners: list[OwnerShare], *,
                 staff_id: int, channel: str = "admin") -> RegisterEntry:
-    """登簿: a new version of the unit's register from this case; the case is registered."""
+    """登簿: a new version of the unit's register from this case (no commit)."""
     if case.unit is None:
         raise ValidationFailed({"unit": ["办件未指定不动产单元"]})
     if not can_move(case.status_enum, CaseStatus.REGISTERED, case.business_type.rules):
@@ -108,8 +108,6 @@ def enter_right(case: Case, details: RightDetails, owners: list[OwnerShare], *,
                  action="register.entered", entity_type="register_entry", entity_id=entry.id,
                  after={"unit": case.unit.unit_number, "version": entry.version,
                         "case": case.case_number})
-    transition(case, CaseStatus.REGISTERED, actor_type=ActorType.STAFF, actor_id=staff_id,
-               channel=channel, reason="登簿")
     return entry
 
 
@@ -141,7 +139,7 @@ def import_entry(unit: PropertyUnit, details: RightDetails, owners: list[OwnerSh
 def register_encumbrance(case: Case, kind: str, *, holder_id: int | None,
                          amount_fen: int | None, description: str | None, staff_id: int,
                          channel: str = "admin") -> Encumbrance:
-    """A mortgage (抵押权首次登记) or a seizure on a unit; the case is registered."""
+    """A mortgage (抵押权首次登记) or a seizure on a unit (no commit)."""
     if case.unit is None:
         raise ValidationFailed({"unit": ["办件未指定不动产单元"]})
     if kind not in {"mortgage", "seizure"}:
@@ -158,13 +156,12 @@ def register_encumbrance(case: Case, kind: str, *, holder_id: int | None,
     audit.record(actor_type=ActorType.STAFF, actor_id=staff_id, channel=channel,
                  action="register.encumbrance_registered", entity_type="encumbrance",
                  entity_id=encumbrance.id, after={"kind": kind, "case": case.case_number})
-    transition(case, CaseStatus.REGISTERED, actor_type=ActorType.STAFF, actor_id=staff_id,
-               channel=channel, reason="登簿")
     return encumbrance
 
 
 def discharge_encumbrance(case: Case, encumbrance_id: int, *, staff_id: int,
                           channel: str = "admin") -> Encumbrance:
+    """A mortgage ends (抵押权注销登记; no commit)."""
     encumbrance = db.session.get(Encumbrance, encumbrance_id)
     if encumbrance is None or case.unit is None or encumbrance.unit_id != case.unit.id:
         raise NotFound("未找到该不动产单元上的这项权利限制")
@@ -175,8 +172,6 @@ def discharge_encumbrance(case: Case, encumbrance_id: int, *, staff_id: int,
     audit.record(actor_type=ActorType.STAFF, actor_id=staff_id, channel=channel,
                  action="register.encumbrance_discharged", entity_type="encumbrance",
                  entity_id=encumbrance.id, after={"case": case.case_number})
-    transition(case, CaseStatus.REGISTERED, actor_type=ActorType.STAFF, actor_id=staff_id,
-               channel=channel, reason="注销登簿")
     return encumbrance
 
 
@@ -196,8 +191,6 @@ def units_of(person_id: int) -> list[RegisterEntry]:
 
 def history_for_owner(unit_number: str, person_id: int) -> list[RegisterEntry]:
     """Every version of a unit's register, for a person who is or was one of its owners."""
-    from app.cases.models import PropertyUnit
-
     unit = db.session.scalar(select(PropertyUnit).where(PropertyUnit.unit_number == unit_number))
     if unit is None:
         raise NotFound("未找到该不动产单元")
@@ -218,8 +211,6 @@ def encumbrances_on(unit_id: int, *, current_only: bool = True) -> list[Encumbra
 
 def owner_view(entry: RegisterEntry, person_id: int) -> dict[str, Any]:
     """A register version as an owner sees it: co-owners masked, current encumbrances."""
-    from app.cases.models import PropertyUnit
-
     unit = db.session.get(PropertyUnit, entry.unit_id)
     assert unit is not None
     current = entry.superseded_at is None

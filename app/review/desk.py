@@ -1,6 +1,7 @@
 """What staff see of a case (review pages, helpdesk), and 不予登记 (refusal).
 
-登簿 is app/register/from_case.py; a payment at the counter is app/usecases/payments.py (record_counter_payment).
+登簿 is app/usecases/register_case.py (the register part in app/register/from_case.py);
+a payment at the counter is app/usecases/payments.py (record_counter_payment).
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from app.fees import service as fees
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
 from app.kernel.errors import CaseStateConflict, NotFound, ValidationFailed
-from app.register.from_case import can_register
 from app.review import service as review
-from app.review.models import Department
+from app.review.models import Department, TaskStatus
 from app.staff.service import StaffIdentity
 from app.workdays.service import review_clock
 
@@ -37,6 +37,19 @@ def find_case_by_id(case_id: int) -> Case:
     if case is None:
         raise NotFound("未找到该办件")
     return case
+
+
+def all_approved(case: Case) -> bool:
+    """Every department of the business type approved the case's latest review."""
+    tasks = review.latest_tasks(case)
+    return all(d in tasks and tasks[d].status_enum == TaskStatus.APPROVED
+               for d in case.business_type.departments)
+
+
+def can_register(case: Case) -> bool:
+    """登簿 is open: every review approved and the case's status table allows it."""
+    return all_approved(case) and can_move(case.status_enum, CaseStatus.REGISTERED,
+                                           case.business_type.rules)
 
 
 def staff_case_view(case: Case) -> dict[str, Any]:

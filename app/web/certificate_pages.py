@@ -26,6 +26,7 @@ from app.kernel.paging import PageNumbers
 from app.kernel.validators import mask_id_number, mask_name
 from app.people.models import Person
 from app.staff.models import StaffRole
+from app.usecases.correct_certificate import answer_correction
 from app.web.admin import _describe, bp, staff_required
 from app.web.review_pages import CsrfForm
 
@@ -49,9 +50,9 @@ def correction_queue() -> ResponseReturnValue:
 def correction_answer(request_id: int) -> ResponseReturnValue:
     if CsrfForm().validate_on_submit():
         try:
-            done = corrections.answer(request_id, g.staff.id, request.form.get("outcome", ""),
-                                      request.form.get("answer", ""),
-                                      request.form.get("case_number") or None)
+            done = answer_correction(request_id, g.staff.id, request.form.get("outcome", ""),
+                                     request.form.get("answer", ""),
+                                     request.form.get("case_number") or None)
         except DomainError as error:
             db.session.rollback()
             flash(_describe(error), "error")

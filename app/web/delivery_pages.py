@@ -15,6 +15,7 @@ from app.deliveries import service
 from app.kernel.db import db
 from app.kernel.errors import DomainError
 from app.staff.models import StaffRole
+from app.usecases.deliveries import hand_over_at_window
 from app.web.admin import bp, staff_required
 
 DESK_ROLES = (StaffRole.HELPDESK, StaffRole.SUPERVISOR)
@@ -55,7 +56,7 @@ def delivery_hand_over() -> ResponseReturnValue:
         flash("请输入或扫描取件码", "error")
         return redirect(url_for("admin.delivery_desk"))
     try:
-        delivery = service.hand_over(form.code.data or "", g.staff.id)
+        delivery = hand_over_at_window(form.code.data or "", g.staff.id)
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("admin.delivery_desk"))

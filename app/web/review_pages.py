@@ -21,11 +21,11 @@ from app.kernel.audit import ActorType, Channel
 from app.kernel.errors import DomainError, NotFound
 from app.kernel.wakeup import nudge
 from app.notifications import service as notifications
-from app.register import from_case
 from app.review import desk, service
 from app.review.models import Department, TaskStatus
 from app.staff.models import StaffRole
 from app.usecases import payments as money
+from app.usecases.register_case import register_case
 from app.web.admin import _describe, bp, staff_required
 
 REVIEWERS = (StaffRole.REGISTRATION_REVIEWER, StaffRole.HOUSING_REVIEWER,
@@ -162,7 +162,7 @@ def review_register(task_id: int) -> ResponseReturnValue:
     task = service.get_task(task_id, g.staff)
     if CsrfForm().validate_on_submit():
         case = desk.find_case_by_id(task.case_id)
-        _act(lambda: from_case.register_case(case.case_number, g.staff), "登簿完成，已写入登记簿")
+        _act(lambda: register_case(case.case_number, g.staff), "登簿完成，已写入登记簿")
         nudge()  # a pay-first case's certificate is due now
     return _back(task_id)
 

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.certificates import corrections
+from app.certificates import lifecycle
 from app.certificates.models import Certificate, CertificateAccess
 from app.kernel.audit import AuditRecord
 from app.kernel.db import db
@@ -41,7 +41,7 @@ def certificates(app: Flask) -> tuple[Certificate, Certificate]:
     holders = [(owner.id, *OWNER, "1/2"), (co_owner.id, *CO_OWNER, "1/2")]
     first = issue_certificate(account.id, holders)
     second = issue_certificate(account.id, [(owner.id, *OWNER, "1/1")])
-    corrections.revoke(first, "记载有误（坐落）：门牌号有误", "staff:999", replaced_by=second)
+    lifecycle.revoke(first, "记载有误（坐落）：门牌号有误", "staff:999", replaced_by=second)
     second.replaces_id = first.id
     db.session.commit()
     return first, second

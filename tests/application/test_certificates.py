@@ -12,9 +12,10 @@ from sqlalchemy import select
 from app.cases.workflow import CaseStatus
 from app.certificates import verify
 from app.certificates.models import Certificate
-from app.certificates.service import issue_due, status_of
+from app.certificates.service import status_of
 from app.jobs import run_once
 from app.kernel.db import db
+from app.usecases.issue_certificate import issue_due
 from tests.admin.factories import make_staff
 from tests.application.flow import Citizen, Reviewer, case_row, flashes
 from tests.application.test_payment_flow import (  # noqa: F401 - fixtures

@@ -18,6 +18,7 @@ from app.kernel.audit import AuditRecord
 from app.kernel.db import db
 from app.kernel.timeutil import utcnow
 from app.staff.models import StaffRole
+from app.usecases.deliveries import hand_over_at_window
 from tests.admin.factories import csrf_token, log_in, make_staff
 from tests.application.flow import Citizen, Reviewer, case_row, fill_resale, flashes
 from tests.application.test_payment_flow import (  # noqa: F401 - fixtures
@@ -183,7 +184,7 @@ def test_a_returned_parcel_is_collected_at_the_window(
     _track_now()
     [listed] = buyer.get(f"/api/cases/{number}/deliveries").get_json()
     assert listed["status"] == "returned" and listed["pickup_code"]
-    assert deliveries.hand_over(listed["pickup_code"], staff_id=1).status == "collected"
+    assert hand_over_at_window(listed["pickup_code"], staff_id=1).status == "collected"
 
 
 def test_legal_person_holders_always_get_the_electronic_certificate(

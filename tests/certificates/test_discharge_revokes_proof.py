@@ -14,13 +14,14 @@ from sqlalchemy import select
 from app.cases.workflow import CaseStatus
 from app.certificates import verify
 from app.certificates.models import Certificate
-from app.certificates.service import issue_due, status_of
+from app.certificates.service import status_of
 from app.kernel.audit import AuditRecord
 from app.kernel.db import db
 from app.kernel.errors import Conflict
 from app.notifications.models import OutboxMessage
-from app.register import service as register_service
 from app.register.service import encumbrances_on
+from app.usecases import register_case
+from app.usecases.issue_certificate import issue_due
 from tests.application.conftest import (  # noqa: F401 - fixtures
     _clean_sandbox,
     buyer,
@@ -137,7 +138,7 @@ def test_the_discharge_revokes_the_mortgage_proof_and_leaves_the_owners_certific
         raise Conflict("办件已被他人更新，请刷新后重试")
 
     with monkeypatch.context() as patch:
-        patch.setattr(register_service, "transition", lost_race)
+        patch.setattr(register_case, "transition", lost_race)
         page = registration.act(discharge_number, "register")
     assert "办件已被他人更新，请刷新后重试" in flashes(page)
     assert _certificate("proof").status == "valid"

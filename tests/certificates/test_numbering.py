@@ -22,6 +22,7 @@ from app.certificates import service
 from app.certificates.content import sample_content
 from app.certificates.models import Certificate
 from app.kernel.db import db
+from app.usecases.issue_certificate import number_certificate
 
 CASES = 50
 
@@ -60,7 +61,7 @@ def test_fifty_parallel_issuances_have_no_duplicate_and_no_gap(
                 barrier.wait(timeout=60)  # released together; each then takes a connection
                 case = db.session.get(Case, case_id)
                 assert case is not None
-                made = service.allocate(case)
+                made = number_certificate(case)
                 outcomes[index] = "issued" if made is not None else "lost the race"
             except Exception as error:  # shown in the assertion, never swallowed
                 outcomes[index] = repr(error)
@@ -97,7 +98,7 @@ def test_a_failed_issuance_gives_its_number_back(
     with monkeypatch.context() as patch:
         patch.setattr("app.certificates.signing.make_payload", broken)
         with pytest.raises(RuntimeError):
-            service.allocate(first)
+            number_certificate(first)
     db.session.rollback()
-    made = service.allocate(second)
+    made = number_certificate(second)
     assert made is not None and made.serial == 1

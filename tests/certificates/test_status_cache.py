@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select, text, update
 
 from app.certificates import access_log, signing, status_cache
-from app.certificates.corrections import revoke
+from app.certificates.lifecycle import revoke
 from app.certificates.models import Certificate, CertificateAccess, CertificateStatus
 from app.kernel.db import db
 from tests.application.flow import Citizen

@@ -32,6 +32,7 @@ from app.kernel import crypto
 from app.kernel.db import db
 from app.links import service as links
 from app.people.models import Person
+from app.usecases.correct_certificate import answer_correction
 from app.web.h5 import pay as h5_pay
 from app.web.h5 import session as h5_session
 from payments.models import PaymentOrder
@@ -437,8 +438,8 @@ def test_an_error_is_reported_once_and_the_answer_shown(
     [report] = corrections.requests_of(account, cert_no)
     assert report.item == "坐落"
 
-    corrections.answer(report.id, reviewers["registration"].account.id, "no_error",
-                       "经核对登记簿，证书记载无误")
+    answer_correction(report.id, reviewers["registration"].account.id, "no_error",
+                      "经核对登记簿，证书记载无误")
     page = text(phone.get(_cert_path(cert_no, "/correction")))
     assert 'data-testid="correction-answer"' in page and "经核对登记簿，证书记载无误" in page
     assert 'id="correction-form"' in page  # answered: a new report may be made

@@ -9,12 +9,12 @@ from flask import Flask
 
 from app.accounts.models import Account
 from app.appointments.models import Booking, ServiceHall, TimeSlot
-from app.certificates import corrections
 from app.kernel.db import db
 from app.kernel.timeutil import SHANGHAI
 from app.links import service as links
 from app.notifications import reminders, service
 from app.staff.models import StaffRole
+from app.usecases.correct_certificate import answer_correction, report_certificate_error
 from tests.admin.factories import make_staff
 from tests.application.flow import Citizen
 from tests.institutions.helpers import issue_certificate
@@ -27,10 +27,10 @@ def test_an_answered_correction_tells_the_reporter_with_a_link_to_the_certificat
                                     [(sms_citizen.person_id, "李四", "440402199003150029", "1/1")])
     account = db.session.get(Account, sms_citizen.account_id)
     assert account is not None
-    request = corrections.report(account, certificate.number, "坐落", "门牌号应为203房",
-                                 "miniprogram")
+    request = report_certificate_error(account, certificate.number, "坐落", "门牌号应为203房",
+                                       "miniprogram")
     staff = make_staff(username="qian.fuwu", roles=(StaffRole.HELPDESK,))
-    corrections.answer(request.id, staff.id, "no_error", "经核查，证书与登记簿记载一致。")
+    answer_correction(request.id, staff.id, "no_error", "经核查，证书与登记簿记载一致。")
     [row] = messages("correction_answered")
     assert row.dedupe_key == f"correction_answered:{request.id}:sms:{account.id}"
     assert service.drain()["sent"] == 1

@@ -52,13 +52,15 @@ def people_(client):
     return seller, buyer
 
 
-def test_a_registration_writes_version_one_and_registers_the_case(app, people_):
+def test_a_registration_writes_version_one_and_leaves_the_case_to_the_use_case(app, people_):
+    """The register writes its entry; moving the case to registered (with the notice, in
+    the same commit) is app.usecases.register_case (tests/app/usecases)."""
     (seller_account, seller, _), _ = people_
     case = case_ready_to_register(seller_account)
     entry = register.enter_right(case, HOUSE, [register.OwnerShare(seller.id, "1/1")],
                                  staff_id=None)
     assert entry.version == 1 and entry.co_ownership == "单独所有"
-    assert db.session.get(Case, case.id).status == CaseStatus.REGISTERED
+    assert db.session.get(Case, case.id).status == CaseStatus.PAID
     record = db.session.scalar(select(AuditRecord).where(AuditRecord.action == "register.entered"))
     assert record.after["version"] == 1
 

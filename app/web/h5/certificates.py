@@ -34,6 +34,7 @@ from app.kernel.audit import Channel
 from app.kernel.db import db
 from app.kernel.errors import CaseStateConflict, NotFound, ValidationFailed
 from app.links.models import LinkPurpose
+from app.usecases.correct_certificate import report_certificate_error
 from app.web.h5 import bp
 from app.web.h5 import session as h5
 from app.web.h5.fresh import ask_for_code
@@ -200,8 +201,9 @@ def correction_submit(number: str) -> ResponseReturnValue:
         flash("为保护您的证书信息，提交前请先完成短信验证", "info")
         return ask_for_code(here)
     try:
-        corrections.report(h5.current_citizen(), found.number, (form.item.data or "").strip(),
-                           form.description.data or "", Channel.MOBILE_WEB)
+        report_certificate_error(h5.current_citizen(), found.number,
+                                 (form.item.data or "").strip(), form.description.data or "",
+                                 Channel.MOBILE_WEB)
     except ValidationFailed as failure:
         db.session.rollback()
         fields = failure.details.get("fields", {})
