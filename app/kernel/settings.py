@@ -43,7 +43,10 @@ DEFAULTS: dict[str, Any] = {
     "APP_ENV": "development",  # development | test | production
     "INSTANCE_DIR": str(PROJECT_ROOT / "var"),
     "DATABASE_URL": "",  # empty: SQLite file under INSTANCE_DIR
-    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    # The origin in SMS links, QR codes and payment return addresses. Empty: derived from
+    # APP_HOST and APP_PORT (http://127.0.0.1:8000 by default); set it to the public https
+    # origin in production.
+    "PUBLIC_BASE_URL": "",
     # Number of trusted reverse proxies in front (nginx: 1) for the client address.
     "PROXY_FIX_X_FOR": 0,
     # Tokens for citizens (mini-program and mobile web).
@@ -350,6 +353,8 @@ def load_settings(
         for key, value in sandbox_endpoints(settings).items():
             if key not in environ and key not in (overrides or {}):
                 settings[key] = value
+    if not settings["PUBLIC_BASE_URL"]:
+        settings["PUBLIC_BASE_URL"] = f"http://{settings['APP_HOST']}:{settings['APP_PORT']}"
     if not settings["DATABASE_URL"]:
         instance_dir.mkdir(parents=True, exist_ok=True)
         settings["DATABASE_URL"] = f"sqlite:///{instance_dir / 'bdc.sqlite3'}"

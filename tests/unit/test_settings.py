@@ -71,3 +71,12 @@ def test_a_secrets_file_from_an_older_version_gains_the_new_keys(tmp_path):
     settings = load_settings({"INSTANCE_DIR": str(tmp_path)})
     assert settings["SECRET_KEY"] == "kept"
     assert json.loads(path.read_text())["REGISTRY_APP_SECRET"] == settings["REGISTRY_APP_SECRET"]
+
+
+def test_the_public_address_follows_the_app_port_unless_set(tmp_path):
+    moved = load_settings({"INSTANCE_DIR": str(tmp_path), "APP_PORT": "8200"})
+    assert moved["PUBLIC_BASE_URL"] == "http://127.0.0.1:8200"
+    assert moved["PAYMENT_NOTIFY_BASE_URL"] == "http://127.0.0.1:8200"
+    public = load_settings({"INSTANCE_DIR": str(tmp_path), "APP_PORT": "8200",
+                            "PUBLIC_BASE_URL": "https://bdc.example.cn"})
+    assert public["PUBLIC_BASE_URL"] == "https://bdc.example.cn"
