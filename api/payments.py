@@ -17,6 +17,7 @@ from api.security import (
     identity_claim_required,
 )
 from app.fees import checkout
+from app.usecases import citizen_cases
 from app.usecases import payments as usecases
 
 blp = Blueprint("payments", __name__, url_prefix="/api", description="一键缴费")
@@ -70,7 +71,8 @@ def create_payment(body: dict[str, Any], case_number: str) -> Any:
 @blp.doc(security=BEARER)
 def get_payment(out_trade_no: str) -> Any:
     """支付订单状态（支付后轮询，以服务器状态为准）"""
-    return checkout.order_view(checkout.order_for(current_citizen().account, out_trade_no))
+    return checkout.order_view(citizen_cases.payment_order(current_citizen().account,
+                                                           out_trade_no))
 
 
 @blp.route("/payments/notify/<gateway_name>", methods=["POST"])

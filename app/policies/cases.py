@@ -7,7 +7,7 @@ the buyer named) confirms their own part and adds their own documents; an **agen
 (经办人) acts for a legal-person applicant or as the 代理人 role and has the rights of a
 co-applicant. Whoever the certificate (or proof) names sees it and may report an error
 in it; the right holders (the buyer of a resale, the owner of a change …) follow the
-paper certificate's delivery; the filer and the holders pay. Personal documents of one
+paper certificate's delivery; any party may pay the case in one step. Personal documents of one
 party are not shown to another (``may_see_material``).
 
 ``allowed_actions`` is what every channel renders — the mini-program's buttons, the
@@ -35,6 +35,7 @@ from app.fees.service import current_fees
 from app.kernel.db import db
 from app.kernel.errors import Forbidden
 from app.materials.models import CaseMaterial
+from payments.models import PaymentOrder
 
 
 class PartyRole(enum.StrEnum):
@@ -220,10 +221,6 @@ def _any_party(case: Case, party: Party) -> bool:
     return True
 
 
-def _filer_or_holder(case: Case, party: Party) -> bool:
-    return party.is_filer or is_holder(case, party)
-
-
 def _holder(case: Case, party: Party) -> bool:
     return is_holder(case, party)
 
@@ -242,7 +239,7 @@ RULES: dict[CaseAction, Rule] = {
     CaseAction.SUBMIT: Rule(
         "申请提交人", _filer, "草稿或退回补正", lambda c, p: _may_be_submitted(c)),
     CaseAction.PAY: Rule(
-        "申请提交人；权利人", _filer_or_holder,
+        "每名当事人（一次缴清全部税费；由谁承担按双方约定）", _any_party,
         "按业务顺序可缴费（先缴后登：已核税；先登后缴：已登簿）且有应缴金额",
         lambda c, p: case_payable(c)),
     CaseAction.VIEW_CERTIFICATE: Rule(
@@ -307,3 +304,16 @@ def require_material_upload(party: Party, role: str) -> None:
     if not may_upload_material(party, role):
         raise ActionNotAllowed("只能上传本人角色的材料", action="upload_materials",
                                party=party.role.value, role=role)
+
+
+# --- payments ------------------------------------------------------------------------------
+
+
+def may_see_order(order: PaymentOrder, account: Account) -> bool:
+    """A payment order, like its receipt, belongs to whoever paid it (any of their
+    logins): the other parties of the case see that the case is paid, not the order."""
+    if order.payer_account_id == account.id:
+        return True
+    payer = db.session.get(Account, order.payer_account_id)
+    return (payer is not None and account.person_id is not None
+            and payer.person_id == account.person_id)

@@ -19,6 +19,7 @@ from app.cases import service as cases
 from app.cases.models import Case, CaseRating
 from app.cases.workflow import CaseStatus
 from app.checks.service import citizen_checks
+from app.fees import checkout
 from app.kernel import audit
 from app.kernel.audit import ActorType
 from app.kernel.db import db
@@ -30,6 +31,7 @@ from app.policies import cases as policy
 from app.policies.cases import CaseAction, Party
 from app.review.service import citizen_review, latest_tasks
 from app.workdays.service import review_clock
+from payments.models import PaymentOrder
 
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 
@@ -226,3 +228,14 @@ def rate(account: Account, case_number: str, score: int, comment: str | None,
                  after={"score": score, "label": RATING_LABELS[score]})
     db.session.commit()
     return rating
+
+
+# --- payment orders ---------------------------------------------------------------------
+
+
+def payment_order(account: Account, out_trade_no: str) -> PaymentOrder:
+    """An order of a case the account is a party to, and which the account paid."""
+    order = checkout.order_for(account, out_trade_no)  # 404 unless a party of the case
+    if not policy.may_see_order(order, account):
+        raise NotFound("未找到该支付订单")
+    return order
