@@ -5,12 +5,15 @@ personal documents are not shown to another."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text as sql
 
 from app.cases.workflow import CaseStatus
 from app.kernel.db import db
+from app.kernel.timeutil import utcnow
+from payments.models import PaymentOrder
 from tests.application.flow import Citizen, case_row, fill_resale, scan
 
 
@@ -137,3 +140,18 @@ def test_a_party_rates_a_finished_case_once(buyer: Citizen, seller: Citizen) -> 
     assert "rate" in buyer.get(f"/api/cases/{number}").get_json()["allowed_actions"]
     comments = db.session.execute(sql("SELECT comment FROM case_ratings")).scalars().all()
     assert comments and "等待" not in comments[0]
+
+
+def test_a_payment_order_is_shown_to_its_payer_only(buyer: Citizen, seller: Citizen) -> None:
+    number = fill_resale(buyer, seller)
+    db.session.add(PaymentOrder(
+        out_trade_no="BDC20261204000001", idempotency_key="k" * 64,
+        case_id=case_row(number).id, payer_account_id=buyer.account_id, gateway="wechat",
+        amount_fen=8000, status="paying", channel="miniprogram",
+        expires_at=utcnow() + timedelta(minutes=30)))
+    db.session.commit()
+
+    assert buyer.get("/api/payments/BDC20261204000001").status_code == 200
+    # The seller is a party of the case, but the order (like its receipt) is the buyer's.
+    refused = seller.get("/api/payments/BDC20261204000001")
+    assert refused.status_code == 404 and refused.get_json()["code"] == "NOT_FOUND"
