@@ -1,6 +1,7 @@
 """What staff see of a case (review pages, helpdesk), and 不予登记 (refusal).
 
-登簿 is app/register/from_case.py; a payment at the counter is app/usecases/payments.py (record_counter_payment).
+登簿 is app/register/from_case.py; a payment at the counter is
+app/usecases/payments.py (record_counter_payment).
 """
 
 from __future__ import annotations
