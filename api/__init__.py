@@ -12,9 +12,26 @@ from flask import Blueprint, Flask, request, send_from_directory
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from api import errors
+from api import (
+    appointments,
+    auth,
+    cases,
+    certificates,
+    consents,
+    deliveries,
+    errors,
+    institutions,
+    kyc,
+    materials,
+    me,
+    payments,
+    receipts,
+    reference,
+    register,
+)
 from app.extensions import csrf
 from app.kernel.errors import DomainError
+from app.web import render_error
 
 SWAGGER_STATIC = "/api/docs/static"
 
@@ -27,7 +44,6 @@ class BdcApi(Api):
     def handle_http_exception(self, error: HTTPException) -> Any:
         if _is_api_request():
             return errors.from_http_exception(error)
-        from app.web import render_error
 
         return render_error(error.code or 500, None)
 
@@ -72,22 +88,6 @@ def init_app(app: Flask) -> None:
     )
     api.init_app(app)
 
-    from api import (
-        appointments,
-        auth,
-        cases,
-        certificates,
-        consents,
-        deliveries,
-        institutions,
-        kyc,
-        materials,
-        me,
-        payments,
-        receipts,
-        reference,
-        register,
-    )
 
     for module in (auth, me, cases, materials, kyc, reference, register, appointments, payments,
                    receipts, certificates, consents, deliveries, institutions):
@@ -106,7 +106,6 @@ def init_app(app: Flask) -> None:
     def domain_error(error: DomainError) -> Any:
         if _is_api_request():
             return errors.from_domain_error(error)
-        from app.web import render_error
 
         return render_error(error.status, error.message)
 
@@ -116,7 +115,6 @@ def init_app(app: Flask) -> None:
             return api.handle_http_exception(error)
         if _is_api_request():
             return errors.from_unexpected(error)
-        from app.web import render_error
 
         errors.log.exception("unhandled error", exc_info=error)
         return render_error(500, None)

@@ -25,6 +25,7 @@ from api.security import (
     identity_claim_required,
 )
 from app.cases import application, service
+from app.fees.service import citizen_fees
 from app.usecases import citizen_cases
 from app.usecases.citizen_cases import OnCase
 
@@ -191,7 +192,6 @@ def application_pdf(case_number: str) -> Any:
 @blp.doc(security=BEARER)
 def case_fees(case_number: str) -> Any:
     """已核定的全部税费（各部门的每一项与合计，单位：分）"""
-    from app.fees.service import citizen_fees
 
     return citizen_fees(service.get_case_for(current_citizen().account, case_number))
 

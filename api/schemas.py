@@ -6,6 +6,11 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from app.cases.form import SECTIONS
+from app.cases.workflow import CaseStatus
+from app.kernel.timeutil import as_utc
+from app.review.models import Department
+
 
 class StrictSchema(Schema):
     class Meta:
@@ -86,7 +91,6 @@ class UtcDateTime(fields.DateTime):
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         if value is None:
             return None
-        from app.kernel.timeutil import as_utc
 
         return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -102,7 +106,6 @@ class CaseSchema(StrictSchema):
 
 
     def get_status_label(self, obj: Any) -> str:
-        from app.cases.workflow import CaseStatus
 
         status = obj["status"] if isinstance(obj, dict) else obj.status
         return CaseStatus(status).label
@@ -238,12 +241,10 @@ class BusinessTypeSchema(StrictSchema):
         "description": "申请表各部分及字段（类型、是否必填、选项），小程序据此生成向导"})
 
     def get_departments(self, obj: Any) -> list[dict[str, str]]:
-        from app.review.models import Department
 
         return [{"code": d, "label": Department(d).label} for d in obj.departments]
 
     def get_form_sections(self, obj: Any) -> list[dict[str, Any]]:
-        from app.cases.form import SECTIONS
 
         return [SECTIONS[code].public() for code in obj.definition.get("form_sections", [])]
 

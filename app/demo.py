@@ -25,12 +25,17 @@ from app.accounts.models import Account
 from app.accounts.service import account_for_phone, account_for_wechat
 from app.cases import application
 from app.cases import service as cases
+from app.identity import claims
+from app.institutions.service import create_institution
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
+from app.materials import service as materials
 from app.people import service as people
 from app.people.models import Person
+from app.register import service as register
 from app.services import wechat_api
 from app.staff.models import StaffRole, StaffUser
+from app.staff.service import create_staff
 
 SYSTEM = {"actor_type": ActorType.SYSTEM, "actor_id": "demo", "channel": Channel.SYSTEM}
 MARKER_USERNAME = "demo.supervisor"
@@ -78,7 +83,6 @@ def _wechat_account(name: str) -> Account:
 
 
 def _legacy_entry(unit_number: str, location: str, owner: Person) -> None:
-    from app.register import service as register
 
     unit = cases.get_or_create_unit(unit_number, location, Decimal("89.50"), "住宅")
     if register.current_entry(unit.id) is None:
@@ -112,7 +116,6 @@ _shades = itertools.count()
 def _file_case(account: Account, business_type: str, prefix: str,
                form_data: dict[str, dict[str, Any]],
                parties: list[application.NewApplicant]) -> str:
-    from app.materials import service as materials
 
     case = cases.create_draft(account, business_type, channel=Channel.MINIPROGRAM,
                               prefix=prefix)
@@ -133,7 +136,6 @@ def _file_case(account: Account, business_type: str, prefix: str,
 
 
 def _confirm_and_submit(number: str, accounts_in_order: list[Account]) -> None:
-    from app.identity import claims
 
     for account in accounts_in_order:
         assert account.person_id is not None
@@ -160,7 +162,6 @@ def already_loaded() -> bool:
 
 def load_demo(instance_dir: Path, prefix: str) -> list[str]:
     """Create the demo data; return the lines to print (credentials included)."""
-    from app.staff.service import create_staff
 
     cases.load_business_types()
     persons: dict[str, Person] = {}
@@ -248,7 +249,6 @@ def load_demo(instance_dir: Path, prefix: str) -> list[str]:
             f"  {username:<18} {created.password}  TOTP {created.totp_secret}  "
             f"（{'、'.join(r.label for r in roles)}）"
         )
-    from app.institutions.service import create_institution
 
     _bank, key_id, secret = create_institution(
         "示范银行股份有限公司珠海分行", "bank", None,

@@ -13,14 +13,18 @@ from pathlib import Path
 from flask_migrate import upgrade
 from werkzeug.serving import make_server, run_simple
 
+from app.demo import already_loaded, load_demo
 from app.factory import create_app
+from app.jobs import start_worker
 from app.kernel.settings import load_settings
+from app.kernel.timeutil import local_date
+from app.reference import load_reference_data
+from sandbox.app import create_sandbox_app, sandbox_state
+from sandbox.serving import RedactingRequestHandler
+from sandbox.settings import SANDBOX_SETTING_KEYS, check_settings
 
 
 def _start_sandbox(settings: dict) -> str:
-    from sandbox.app import create_sandbox_app, sandbox_state
-    from sandbox.serving import RedactingRequestHandler
-    from sandbox.settings import SANDBOX_SETTING_KEYS, check_settings
 
     sandbox_app = create_sandbox_app(
         check_settings({k: settings[k] for k in SANDBOX_SETTING_KEYS}))
@@ -40,9 +44,6 @@ def main() -> int:
     app = create_app()
     base = f"http://{settings['APP_HOST']}:{settings['APP_PORT']}"
     with app.app_context():
-        from app.demo import already_loaded, load_demo
-        from app.kernel.timeutil import local_date
-        from app.reference import load_reference_data
 
         upgrade()
         load_reference_data(local_date())
@@ -53,7 +54,6 @@ def main() -> int:
             print("\n".join(load_demo(Path(settings["INSTANCE_DIR"]),
                                       settings["CASE_NUMBER_PREFIX"])))
             print(f"（以上账号已保存到 {credentials}，仅本机可读）")
-    from app.jobs import start_worker
 
     start_worker(app)
     print(

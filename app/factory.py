@@ -9,10 +9,16 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import api as api_package
+from app import models  # noqa: F401  (register every table on the metadata)
+from app.cli import register_cli
 from app.extensions import csrf, limiter, migrate
 from app.kernel import crypto
 from app.kernel.db import db
 from app.kernel.settings import PROJECT_ROOT, load_settings
+from app.services import init_services
+from app.web import init_web
+from app.web.h5 import init_h5
 
 MIGRATIONS_DIR = str(PROJECT_ROOT / "migrations")
 
@@ -46,21 +52,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     csrf.init_app(app)
 
-    from app import models  # noqa: F401  (register every table on the metadata)
-    from app.services import init_services
 
     init_services(app)
 
-    import api as api_package
-    from app.web import init_web
 
     api_package.init_app(app)
     init_web(app)
-    from app.web.h5 import init_h5
 
     init_h5(app)  # mobile web pages and short links (/m/, /s/)
 
-    from app.cli import register_cli
 
     register_cli(app)
     return app

@@ -7,28 +7,20 @@ Services and tests reach them through these accessors; tests can replace one wit
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from flask import Flask, current_app
 
-if TYPE_CHECKING:
-    from app.integrations.courier import Courier
-    from app.integrations.datasharing import DataSharing
-    from app.integrations.ebills import EBillIssuer
-    from app.integrations.registry import PopulationRegistry
-    from app.integrations.sms import SmsSender
-    from app.integrations.wechat import WeChatApi
+from app.integrations.courier import Courier, make_courier
+from app.integrations.datasharing import DataSharing, make_data_sharing
+from app.integrations.ebills import EBillIssuer, make_ebill_issuer
+from app.integrations.registry import PopulationRegistry, make_population_registry
+from app.integrations.sms import SmsSender, make_sms_sender
+from app.integrations.wechat import WeChatApi, make_wechat_api
+from payments.gateways import make_gateways
 
 
 def init_services(app: Flask) -> None:
-    from app.integrations.courier import make_courier
-    from app.integrations.datasharing import make_data_sharing
-    from app.integrations.ebills import make_ebill_issuer
-    from app.integrations.registry import make_population_registry
-    from app.integrations.sms import make_sms_sender
-    from app.integrations.wechat import make_wechat_api
-    from payments.gateways import make_gateways
-
     app.extensions["bdc.wechat"] = make_wechat_api(app.config)
     app.extensions["bdc.sms"] = make_sms_sender(app.config)
     app.extensions["bdc.registry"] = make_population_registry(app.config)

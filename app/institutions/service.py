@@ -23,6 +23,7 @@ from limits import parse_many
 from sqlalchemy import select
 
 from app.accounts.models import Account
+from app.cases.models import Case
 from app.certificates import access_log, status_cache, viewing
 from app.certificates.content import KIND_TITLES
 from app.certificates.models import (
@@ -272,7 +273,6 @@ def consents_of(account: Account, certificate_number: str) -> list[dict[str, Any
 
 def _issued(number: str) -> Certificate | None:
     """The certificate by number if it has been issued (as the owner would see it)."""
-    from app.cases.models import Case
 
     certificate = db.session.scalar(select(Certificate).where(Certificate.number == number))
     if certificate is None or certificate.status_enum == CertificateStatus.ISSUING:
