@@ -31,6 +31,7 @@ from app.people import service as people
 from app.people.models import Person
 from app.services import wechat_api
 from app.staff.models import StaffRole, StaffUser
+from app.usecases import submission
 
 SYSTEM = {"actor_type": ActorType.SYSTEM, "actor_id": "demo", "channel": Channel.SYSTEM}
 MARKER_USERNAME = "demo.supervisor"
@@ -139,7 +140,7 @@ def _confirm_and_submit(number: str, accounts_in_order: list[Account]) -> None:
         assert account.person_id is not None
         claim = claims.issue(account.id, account.person_id, "demo")
         application.confirm(account, claim, number, Channel.MINIPROGRAM)
-    application.submit(accounts_in_order[0], number, Channel.MINIPROGRAM)
+    submission.submit(accounts_in_order[0], number, Channel.MINIPROGRAM)
 
 
 def _write_sample_scans(instance_dir: Path) -> Path:

@@ -30,13 +30,13 @@ def run_once() -> dict[str, int]:
     """One pass of every job (inside an app context)."""
     from app.certificates import access_log
     from app.certificates.service import issue_due
-    from app.checks.service import run_due_checks
     from app.deliveries.service import run_due as move_deliveries
     from app.ebills.service import issue_due as issue_ebills
     from app.fees.checkout import query_open_orders, query_processing_refunds
     from app.fees.reconciliation import reconcile_due
     from app.notifications.reminders import remind_due
     from app.notifications.service import drain
+    from app.usecases.checks import run_due_checks
 
     cases = run_due_checks()
     orders = query_open_orders()
