@@ -25,6 +25,8 @@ from api.security import (
 )
 from app.cases import application, service
 from app.cases.models import Case
+from app.usecases import cases as case_actions
+from app.usecases import submission
 
 blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="我的办件")
 
@@ -88,7 +90,7 @@ def submit_case(case_number: str) -> Any:
     数据共享平台自动核查；核查通过即受理并进入各部门并联审核。
     """
     identity = current_citizen()
-    return _detail(application.submit(identity.account, case_number, identity.channel))
+    return _detail(submission.submit(identity.account, case_number, identity.channel))
 
 
 @blp.route("/<case_number>/withdraw", methods=["POST"])
@@ -99,7 +101,7 @@ def submit_case(case_number: str) -> Any:
 def withdraw_case(case_number: str) -> Any:
     """撤回办件"""
     identity = current_citizen()
-    return _detail(service.withdraw(identity.account, case_number, identity.channel))
+    return _detail(case_actions.withdraw(identity.account, case_number, identity.channel))
 
 
 @blp.route("/<case_number>/form", methods=["GET"])
