@@ -36,6 +36,7 @@ from app.register import service as register
 from app.services import wechat_api
 from app.staff.models import StaffRole, StaffUser
 from app.staff.service import create_staff
+from app.usecases import submission
 
 SYSTEM = {"actor_type": ActorType.SYSTEM, "actor_id": "demo", "channel": Channel.SYSTEM}
 MARKER_USERNAME = "demo.supervisor"
@@ -141,7 +142,7 @@ def _confirm_and_submit(number: str, accounts_in_order: list[Account]) -> None:
         assert account.person_id is not None
         claim = claims.issue(account.id, account.person_id, "demo")
         application.confirm(account, claim, number, Channel.MINIPROGRAM)
-    application.submit(accounts_in_order[0], number, Channel.MINIPROGRAM)
+    submission.submit(accounts_in_order[0], number, Channel.MINIPROGRAM)
 
 
 def _write_sample_scans(instance_dir: Path) -> Path:

@@ -29,9 +29,9 @@ __all__ = ["nudge", "run_once", "start_worker", "register_jobs_cli"]
 def run_once() -> dict[str, int]:
     """One pass of every job (inside an app context)."""
     from app.certificates import access_log
-    from app.checks.service import run_due_checks
     from app.notifications.reminders import remind_due
     from app.notifications.service import drain
+    from app.usecases.checks import run_due_checks
     from app.usecases.deliveries import move_deliveries
     from app.usecases.ebills import issue_due as issue_ebills
     from app.usecases.issue_certificate import issue_due

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.kernel.db import Model, UTCDateTime
+from app.kernel.states import StateMachine
 from app.kernel.timeutil import utcnow
+
+
+class BookingStatus(enum.StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
+BOOKING_STATES: StateMachine[BookingStatus] = StateMachine(
+    "booking", {(BookingStatus.BOOKED, BookingStatus.CANCELLED)})
 
 
 class ServiceHall(Model):
@@ -45,7 +56,7 @@ class Booking(Model):
     slot_id: Mapped[int] = mapped_column(ForeignKey("time_slots.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
-    status: Mapped[str] = mapped_column(String(20), default="booked", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=BookingStatus.BOOKED, index=True)
     # One active booking per account and slot: the key is cleared on cancellation.
     active_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

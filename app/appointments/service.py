@@ -17,7 +17,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Account
-from app.appointments.models import Booking, ServiceHall, TimeSlot
+from app.appointments.models import BOOKING_STATES, Booking, BookingStatus, ServiceHall, TimeSlot
 from app.kernel import audit
 from app.kernel.audit import ActorType
 from app.kernel.db import db
@@ -109,7 +109,7 @@ def book(account: Account, slot_id: int, channel: str, case_id: int | None = Non
         db.session.rollback()
         raise SlotFull()
     booking = Booking(slot_id=slot_id, account_id=account.id, case_id=case_id,
-                      active_key=f"{account.id}:{slot_id}")
+                      status=BookingStatus.BOOKED, active_key=f"{account.id}:{slot_id}")
     db.session.add(booking)
     try:
         db.session.flush()
@@ -133,9 +133,9 @@ def cancel(account: Account, booking_id: int, channel: str) -> Booking:
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.account_id != account.id:
         raise NotFound("未找到该预约")
-    if booking.status != "booked":
+    if booking.status != BookingStatus.BOOKED:
         raise Conflict("该预约已取消")
-    booking.status = "cancelled"
+    BOOKING_STATES.move(booking, BookingStatus.CANCELLED)
     booking.cancelled_at = utcnow()
     booking.active_key = None
     db.session.execute(update(TimeSlot).where(TimeSlot.id == booking.slot_id)

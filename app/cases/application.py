@@ -22,7 +22,7 @@ from sqlalchemy import select
 from app.accounts.models import Account
 from app.cases import form
 from app.cases.models import Case, CaseApplicant, CaseDocument
-from app.cases.service import get_case_for, get_or_create_unit, transition
+from app.cases.service import commit_case, get_case_for, get_or_create_unit
 from app.cases.workflow import CaseStatus
 from app.identity.claims import IdentityClaim
 from app.kernel import audit
@@ -103,17 +103,6 @@ def _clear_confirmations(case: Case) -> None:
         applicant.confirmed_at = None
         applicant.confirmed_by_account_id = None
         applicant.confirmed_channel = None
-
-
-def commit_case() -> None:
-    """Commit a change of a case; a concurrent change of the same case is a 409."""
-    from sqlalchemy.orm.exc import StaleDataError
-
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict("办件已被他人更新，请刷新后重试") from None
 
 
 def form_view(case: Case) -> dict[str, Any]:
@@ -362,11 +351,9 @@ def is_ready(details: dict[str, Any]) -> bool:
     return not any(details.values())
 
 
-def submit(account: Account, case_number: str, channel: str) -> Case:
-    """Submit (or resubmit): complete, confirmed by everyone, archived, checks started."""
-    from app.checks import service as checks
-
-    case = get_case_for(account, case_number)
+def require_submittable(case: Case, account: Account) -> None:
+    """Submit (or resubmit) only an editable case, as an applicant, complete and confirmed
+    by everyone (app/usecases/submission.py submits)."""
     if case.status_enum not in EDITABLE:
         raise CaseNotEditable(status=case.status)
     is_creator = case.created_by_account_id == account.id
@@ -375,14 +362,10 @@ def submit(account: Account, case_number: str, channel: str) -> Case:
     details = readiness(case)
     if not is_ready(details):
         raise CaseIncomplete(**details)
-    case.submission_count += 1
-    archive_application_form(case)
-    checks.create_checks(case)
-    reason = "申请人提交" if case.submission_count == 1 else "补正后重新提交"
-    transition(case, CaseStatus.SUBMITTED, actor_type=ActorType.CITIZEN, actor_id=account.id,
-               channel=channel, reason=reason)
-    checks.run_case_checks(case)
-    return case
+
+
+def submission_reason(case: Case) -> str:
+    return "申请人提交" if case.submission_count == 1 else "补正后重新提交"
 
 
 # --- the combined application form PDF ------------------------------------------------
@@ -433,13 +416,18 @@ def application_document(case: Case) -> Any:
     )
 
 
-def archive_application_form(case: Case) -> CaseDocument:
-    from app.cases import pdf
-    from app.materials.service import storage
+def application_form_key(case: Case, submission: int) -> str:
+    return f"cases/{case.case_number}/application-{submission}.pdf"
 
-    data = pdf.render_application_pdf(application_document(case))
-    key = f"cases/{case.case_number}/application-{case.submission_count}.pdf"
-    storage().put(key, data, "application/pdf")
+
+def render_application_form(case: Case) -> bytes:
+    from app.cases import pdf
+
+    return pdf.render_application_pdf(application_document(case))
+
+
+def record_application_form(case: Case, key: str, data: bytes) -> CaseDocument:
+    """The archived form of this submission (stored under ``key``; the caller commits)."""
     document = CaseDocument(case_id=case.id, kind="application_form",
                             submission=case.submission_count, storage_key=key,
                             sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))

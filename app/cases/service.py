@@ -13,7 +13,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts.models import Account
 from app.cases.models import BusinessType, Case, CaseApplicant, PropertyUnit
-from app.cases.workflow import FINAL_STATUSES, CaseStatus, allowed_targets, can_move
+from app.cases.workflow import (
+    CASE_STATES,
+    FINAL_STATUSES,
+    CaseStatus,
+    allowed_targets,
+    can_move,
+)
 from app.kernel import audit, validators
 from app.kernel.audit import ActorType
 from app.kernel.counters import next_value
@@ -184,7 +190,7 @@ def transition(
             status=current.value, target=target.value,
             allowed=[s.value for s in allowed_targets(current, rules)],
         )
-    case.status = target
+    CASE_STATES.move(case, target, rules)
     now = utcnow()
     if target == CaseStatus.SUBMITTED:
         case.submitted_at = now
@@ -198,21 +204,15 @@ def transition(
     if not commit:
         db.session.flush()
         return case
+    commit_case()
+    return case
+
+
+def commit_case() -> None:
+    """Commit a change of a case; a concurrent change of the same case is a 409."""
     try:
         db.session.commit()
     except StaleDataError:
         # Someone else changed the case between our read and our write.
         db.session.rollback()
         raise Conflict("办件已被他人更新，请刷新后重试") from None
-    return case
-
-
-def withdraw(account: Account, case_number: str, channel: str) -> Case:
-    from app.review.service import close_active
-
-    case = get_case_for(account, case_number)
-    close_active(case)
-    return transition(
-        case, CaseStatus.WITHDRAWN, actor_type=ActorType.CITIZEN, actor_id=account.id,
-        channel=channel, reason="申请人撤回",
-    )

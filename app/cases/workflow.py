@@ -11,6 +11,8 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.kernel.states import StateMachine
+
 
 class CaseStatus(enum.StrEnum):
     DRAFT = "draft"
@@ -122,10 +124,13 @@ EDGES: dict[tuple[CaseStatus, CaseStatus], Callable[[CaseRules], bool]] = {
 }
 
 
+# The business type's rules are the context of every condition.
+CASE_STATES: StateMachine[CaseStatus] = StateMachine("case", EDGES)
+
+
 def can_move(current: CaseStatus, target: CaseStatus, rules: CaseRules) -> bool:
-    condition = EDGES.get((current, target))
-    return condition is not None and condition(rules)
+    return CASE_STATES.can(current, target, rules)
 
 
 def allowed_targets(current: CaseStatus, rules: CaseRules) -> list[CaseStatus]:
-    return [dst for (src, dst), cond in EDGES.items() if src == current and cond(rules)]
+    return CASE_STATES.targets(current, rules)

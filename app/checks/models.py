@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kernel.db import Model, UTCDateTime
+from app.kernel.states import StateMachine
 from app.kernel.timeutil import utcnow
 
 
@@ -23,6 +24,15 @@ class CheckStatus(enum.StrEnum):
     def label(self) -> str:
         return {"pending": "待核查", "waiting": "等待共享平台响应", "passed": "通过",
                 "failed": "未通过"}[self.value]
+
+
+C = CheckStatus
+# A check that is still waiting after another attempt stays where it is (no edge): only
+# its next attempt time changes.
+CHECK_STATES: StateMachine[CheckStatus] = StateMachine("check", {
+    (C.PENDING, C.WAITING), (C.PENDING, C.PASSED), (C.PENDING, C.FAILED),
+    (C.WAITING, C.PASSED), (C.WAITING, C.FAILED),
+})
 
 
 class CaseCheck(Model):

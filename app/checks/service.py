@@ -10,7 +10,10 @@ A service that is down or slow leaves its check ``waiting``: it is retried with
 back-off by the job runner and the helpdesk sees it; a case is never accepted while
 a check is not passed. A failed check returns the case to the citizen with readable
 reasons. When every check has passed the case is accepted (受理) and the review tasks
-of its departments open.
+of its departments open (app/usecases/checks.py settles the case).
+
+The calls (``attempt``) write nothing; ``record`` writes their results, so no database
+transaction stays open while a service answers.
 """
 
 from __future__ import annotations
@@ -22,12 +25,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.cases.models import Case, CaseApplicant
-from app.cases.service import transition
 from app.cases.workflow import CaseStatus
-from app.checks.models import CaseCheck, CheckStatus
+from app.checks.models import CHECK_STATES, CaseCheck, CheckStatus
 from app.integrations.registry import RegistryError, RegistryUnavailable
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
@@ -200,6 +201,7 @@ def create_checks(case: Case) -> list[CaseCheck]:
                       subject=subject, status=CheckStatus.PENDING, next_attempt_at=utcnow())
             for kind, subject in _subjects(case)]
     db.session.add_all(rows)
+    db.session.flush()
     return rows
 
 
@@ -210,96 +212,101 @@ def checks_of(case: Case, submission: int | None = None) -> list[CaseCheck]:
     ).order_by(CaseCheck.id)))
 
 
-def _run_one(case: Case, check: CaseCheck) -> None:
-    check.attempts += 1
+@dataclass(frozen=True)
+class Attempt:
+    """What one call to a data-sharing service said about one check (nothing written)."""
+
+    check: CaseCheck
+    outcome: Outcome | None = None
+    failure: Failed | None = None
+    error: RegistryError | None = None
+
+
+def due_checks(case: Case, *, due_only: bool = False) -> list[CaseCheck]:
+    """This submission's unfinished checks (only those whose retry time came: due_only)."""
+    now = utcnow()
+    return [check for check in checks_of(case)
+            if check.status_enum not in (CheckStatus.PASSED, CheckStatus.FAILED)
+            and not (due_only and check.next_attempt_at and check.next_attempt_at > now)]
+
+
+def attempt(case: Case, check: CaseCheck) -> Attempt:
+    """Ask the data-sharing service; writes nothing, so no transaction waits on the call."""
     try:
         outcome = CHECKS[check.kind](case, check.subject)
     except Failed as failure:
-        check.status = CheckStatus.FAILED
-        check.result = {"message": failure.message, "items": failure.items}
+        return Attempt(check, failure=failure)
+    except RegistryError as exc:
+        return Attempt(check, error=exc)
+    return Attempt(check, outcome=outcome)
+
+
+def _move(check: CaseCheck, target: CheckStatus) -> None:
+    if check.status_enum != target:  # a check still waiting stays waiting
+        CHECK_STATES.move(check, target)
+
+
+def record(case: Case, result: Attempt) -> None:
+    """Write what the attempt said on the check row (the caller commits)."""
+    check = result.check
+    check.attempts += 1
+    if result.failure is not None:
+        _move(check, CheckStatus.FAILED)
+        check.result = {"message": result.failure.message, "items": result.failure.items}
         check.finished_at = utcnow()
         check.next_attempt_at = None
-    except RegistryUnavailable as exc:
-        check.status = CheckStatus.WAITING
-        check.last_error = f"{exc.code}: {exc.message}"[:200]
+    elif isinstance(result.error, RegistryUnavailable):
+        unavailable = result.error
+        _move(check, CheckStatus.WAITING)
+        check.last_error = f"{unavailable.code}: {unavailable.message}"[:200]
         delay = RETRY_DELAYS[min(check.attempts, len(RETRY_DELAYS)) - 1]
         check.next_attempt_at = utcnow() + delay
         check.result = {"message": "共享平台暂时无法响应，系统将自动重试"}
-        logger.warning("check %s of case %s waiting: %s", check.kind, case.case_number, exc.code)
-    except RegistryError as exc:
+        logger.warning("check %s of case %s waiting: %s", check.kind, case.case_number,
+                       unavailable.code)
+    elif result.error is not None:
         # The platform refused our request (credentials, protocol): a fault to fix on our
         # side, not the citizen's; retried like an outage and shown to the helpdesk.
-        check.status = CheckStatus.WAITING
+        exc = result.error
+        _move(check, CheckStatus.WAITING)
         check.last_error = f"{exc.code}: {exc.message}"[:200]
         check.next_attempt_at = utcnow() + RETRY_DELAYS[-1]
         check.result = {"message": "共享平台暂时无法响应，系统将自动重试"}
         logger.error("check %s of case %s refused: %s", check.kind, case.case_number, exc.code)
     else:
-        check.status = CheckStatus.PASSED
-        check.result = {"message": outcome.message, "facts": outcome.facts}
+        assert result.outcome is not None
+        _move(check, CheckStatus.PASSED)
+        check.result = {"message": result.outcome.message, "facts": result.outcome.facts}
         check.finished_at = utcnow()
         check.next_attempt_at = None
         check.last_error = None
+    db.session.flush()
 
 
-def run_case_checks(case: Case, *, due_only: bool = False) -> Case:
-    """Run this submission's unfinished checks, then settle the case."""
-    if case.status_enum != CaseStatus.SUBMITTED:
-        return case
-    now = utcnow()
-    for check in checks_of(case):
-        if check.status_enum in (CheckStatus.PASSED, CheckStatus.FAILED):
-            continue
-        if due_only and check.next_attempt_at and check.next_attempt_at > now:
-            continue
-        _run_one(case, check)
-        if check.status_enum == CheckStatus.FAILED:
-            break  # the case goes back anyway; the rest run on the next submission
-    db.session.commit()
-    return settle(case)
+def failed_checks(case: Case) -> list[CaseCheck]:
+    return [c for c in checks_of(case) if c.status_enum == CheckStatus.FAILED]
 
 
-def settle(case: Case) -> Case:
-    """Accept the case when every check passed; return it when one failed."""
-    from app.notifications import service as notifications
-    from app.review import service as review
-
+def all_passed(case: Case) -> bool:
     checks = checks_of(case)
-    failed = [c for c in checks if c.status_enum == CheckStatus.FAILED]
-    if failed:
-        reasons = "；".join(str((c.result or {}).get("message")) for c in failed)
-        notifications.enqueue(
-            review.case_accounts(case), "case_returned",
-            {"case_number": case.case_number, "item_count": len(failed),
-             "status_label": "退回补正", "hint": "自动核查未通过，请查看原因"},
-            f"case_returned:{case.case_number}:{case.submission_count}:checks")
-        transition(case, CaseStatus.RETURNED, reason=f"自动核查未通过：{reasons}", **SYSTEM)
-        return case
-    if checks and all(c.status_enum == CheckStatus.PASSED for c in checks):
-        review.accept(case)
-    return case
+    return bool(checks) and all(c.status_enum == CheckStatus.PASSED for c in checks)
 
 
-def run_due_checks(limit: int = 50) -> int:
-    """The job: retry waiting checks whose time has come. Returns the cases touched."""
+def failure_reasons(failed: list[CaseCheck]) -> str:
+    return "；".join(str((c.result or {}).get("message")) for c in failed)
+
+
+def cases_with_due_checks(limit: int = 50) -> list[int]:
+    """Submitted cases with a pending or waiting check whose time has come."""
     now = utcnow()
-    case_ids = db.session.scalars(
+    return list(db.session.scalars(
         select(CaseCheck.case_id).join(Case, Case.id == CaseCheck.case_id).where(
             Case.status == CaseStatus.SUBMITTED,
             CaseCheck.submission == Case.submission_count,
             CaseCheck.status.in_([CheckStatus.PENDING, CheckStatus.WAITING]),
             CaseCheck.next_attempt_at <= now,
         ).distinct().limit(limit)
-    ).all()
-    for case_id in case_ids:
-        case = db.session.get(Case, case_id)
-        if case is None:
-            continue
-        try:
-            run_case_checks(case, due_only=True)
-        except IntegrityError:  # pragma: no cover - another worker settled it
-            db.session.rollback()
-    return len(case_ids)
+    ).all())
 
 
 def waiting_checks(limit: int = 100) -> list[tuple[CaseCheck, Case]]:

@@ -7,6 +7,7 @@ KYC_FRAME_RETENTION_SECONDS) and only the decision, its scores and perceptual ha
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import JSON, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kernel.db import EncryptedText, Model, UTCDateTime
+from app.kernel.states import StateMachine
 from app.kernel.timeutil import utcnow
 
 
@@ -110,6 +112,17 @@ class FaceUnlock(Model):
     unlocked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class CounterAppointmentStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    COMPLETED = "completed"  # identity checked at the counter, the account bound
+
+
+# The identity verification at the counter (the alternative to face processing).
+COUNTER_APPOINTMENT_STATES: StateMachine[CounterAppointmentStatus] = StateMachine(
+    "counter_appointment",
+    {(CounterAppointmentStatus.REQUESTED, CounterAppointmentStatus.COMPLETED)})
+
+
 class CounterAppointment(Model):
     """The alternative to face processing: identity checked at the counter by staff."""
 
@@ -119,7 +132,8 @@ class CounterAppointment(Model):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     preferred_date: Mapped[date] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(EncryptedText("counter_appointments.note"))
-    status: Mapped[str] = mapped_column(String(20), default="requested", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=CounterAppointmentStatus.REQUESTED,
+                                        index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

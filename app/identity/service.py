@@ -26,8 +26,10 @@ from sqlalchemy import func, select, update
 from app.accounts.models import Account
 from app.identity import claims
 from app.identity.models import (
+    COUNTER_APPOINTMENT_STATES,
     ConsentRecord,
     CounterAppointment,
+    CounterAppointmentStatus,
     FaceChallenge,
     FaceUnlock,
     FaceVerification,
@@ -162,7 +164,9 @@ def request_appointment(
 ) -> CounterAppointment:
     if preferred_date <= local_date():
         raise ValidationFailed({"preferred_date": ["请选择明天或以后的日期"]})
-    appointment = CounterAppointment(account_id=account.id, preferred_date=preferred_date,
+    appointment = CounterAppointment(account_id=account.id,
+                                     status=CounterAppointmentStatus.REQUESTED,
+                                     preferred_date=preferred_date,
                                      note=(note or "").strip() or None)
     db.session.add(appointment)
     db.session.flush()
@@ -521,7 +525,8 @@ def unlock(staff_id: int, id_number: str, reason: str) -> FaceUnlock:
     return row
 
 
-def list_appointments(status_filter: str = "requested") -> list[CounterAppointment]:
+def list_appointments(
+        status_filter: str = CounterAppointmentStatus.REQUESTED) -> list[CounterAppointment]:
     return list(db.session.scalars(
         select(CounterAppointment).where(CounterAppointment.status == status_filter)
         .order_by(CounterAppointment.preferred_date, CounterAppointment.id)))
@@ -533,13 +538,13 @@ def complete_appointment(staff_id: int, appointment_id: int, name: str, id_numbe
     appointment = db.session.get(CounterAppointment, appointment_id)
     if appointment is None:
         raise NotFound("未找到该预约")
-    if appointment.status != "requested":
+    if appointment.status != CounterAppointmentStatus.REQUESTED:
         raise ChallengeUsed("该预约已处理")
     if not (method or "").strip():
         raise ValidationFailed({"method": ["请填写核验方式，例如：查验居民身份证原件"]})
     account = db.session.get(Account, appointment.account_id)
     assert account is not None
-    appointment.status = "completed"
+    COUNTER_APPOINTMENT_STATES.move(appointment, CounterAppointmentStatus.COMPLETED)
     appointment.completed_at = utcnow()
     appointment.completed_by = staff_id
     appointment.method = method.strip()[:100]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.cases.models import Case
 from app.kernel.db import EncryptedText, Model, UTCDateTime
+from app.kernel.states import StateMachine
 from app.kernel.timeutil import utcnow
 
 
@@ -17,6 +18,12 @@ class MaterialStatus(enum.StrEnum):
     ACTIVE = "active"
     REPLACED = "replaced"
     WITHDRAWN = "withdrawn"
+
+
+MATERIAL_STATES: StateMachine[MaterialStatus] = StateMachine("material", {
+    (MaterialStatus.ACTIVE, MaterialStatus.REPLACED),
+    (MaterialStatus.ACTIVE, MaterialStatus.WITHDRAWN),
+})
 
 
 class CaseMaterial(Model):

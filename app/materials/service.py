@@ -28,7 +28,7 @@ from app.materials.errors import (
     MaterialRoleMismatch,
     MaterialTooLarge,
 )
-from app.materials.models import CaseMaterial, MaterialStatus
+from app.materials.models import MATERIAL_STATES, CaseMaterial, MaterialStatus
 from app.materials.storage import FileStorage, make_storage
 
 EDITABLE_STATUSES = frozenset({CaseStatus.DRAFT, CaseStatus.RETURNED})
@@ -199,7 +199,7 @@ def _change_status(
     replaced_by_id: int | None = None,
 ) -> None:
     before = material.status
-    material.status = target
+    MATERIAL_STATES.move(material, target)
     material.status_changed_at = utcnow()
     material.replaced_by_id = replaced_by_id
     audit.record(

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kernel.db import Model, UTCDateTime
+from app.kernel.states import StateMachine
 from app.kernel.timeutil import utcnow
 
 
@@ -18,6 +19,14 @@ class OutboxStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"  # gave up after the last retry: the helpdesk sees it
     SKIPPED = "skipped"  # no channel reaches the recipient
+
+
+OUTBOX_STATES: StateMachine[OutboxStatus] = StateMachine("outbox_message", {
+    (OutboxStatus.PENDING, OutboxStatus.SENT),
+    (OutboxStatus.PENDING, OutboxStatus.FAILED),
+    (OutboxStatus.PENDING, OutboxStatus.SKIPPED),
+    (OutboxStatus.FAILED, OutboxStatus.PENDING),  # the helpdesk sends it again
+})
 
 
 class OutboxMessage(Model):

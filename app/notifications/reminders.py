@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.accounts.models import Account
-from app.appointments.models import Booking, TimeSlot
+from app.appointments.models import Booking, BookingStatus, TimeSlot
 from app.kernel.db import db
 from app.kernel.timeutil import SHANGHAI, as_utc, local_date, utcnow
 from app.notifications import service
@@ -32,7 +32,7 @@ def remind_appointments(now: datetime | None = None) -> int:
     start = as_utc(datetime.combine(tomorrow, time.min, tzinfo=SHANGHAI))
     bookings = db.session.scalars(
         select(Booking).join(TimeSlot, TimeSlot.id == Booking.slot_id)
-        .where(Booking.status == "booked", TimeSlot.starts_at >= start,
+        .where(Booking.status == BookingStatus.BOOKED, TimeSlot.starts_at >= start,
                TimeSlot.starts_at < start + timedelta(days=1))
         .order_by(Booking.id)).all()
     queued = 0

@@ -32,14 +32,12 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import Account
 from app.integrations.sms import SmsError, SmsUnavailable, mask_phone
 from app.integrations.wechat import WeChatError
-from app.kernel import audit, crypto
-from app.kernel.audit import ActorType, Channel
+from app.kernel import crypto
 from app.kernel.db import db
 from app.kernel.errors import Conflict, NotFound
 from app.kernel.settings import SettingsError
 from app.kernel.timeutil import SHANGHAI, as_utc, local_date, utcnow
-from app.kernel.wakeup import nudge
-from app.notifications.models import OutboxMessage, OutboxStatus
+from app.notifications.models import OUTBOX_STATES, OutboxMessage, OutboxStatus
 from app.notifications.templates import (
     LINK_VARIABLE,
     MessageTemplate,
@@ -140,6 +138,7 @@ def _queue(account: Account, spec: MessageTemplate, variables: Mapping[str, Any]
         if not spec.code:
             due = quiet_until(now) or now
     db.session.add(OutboxMessage(dedupe_key=key, account_id=account.id, channel=channel,
+                                 status=OutboxStatus.PENDING,
                                  template=spec.name, variables=values, next_attempt_at=due))
     db.session.flush()
     return 1
@@ -341,7 +340,7 @@ def _error_text(exc: Exception) -> str:
 
 
 def _give_up(message: OutboxMessage, error: str, counts: dict[str, int]) -> None:
-    message.status = OutboxStatus.FAILED
+    OUTBOX_STATES.move(message, OutboxStatus.FAILED)
     message.last_error = error[:200]
     counts["failed"] += 1
     logger.warning("outbox message %s failed for good", message.id)
@@ -373,7 +372,7 @@ def _attempt(message: OutboxMessage, counts: dict[str, int]) -> None:
     try:
         _account, address = _recipient(message)
     except Unreachable as exc:
-        message.status = OutboxStatus.SKIPPED
+        OUTBOX_STATES.move(message, OutboxStatus.SKIPPED)
         message.last_error = str(exc)
         counts["skipped"] += 1
         return
@@ -387,13 +386,14 @@ def _attempt(message: OutboxMessage, counts: dict[str, int]) -> None:
     try:
         _send(message, spec, address)
     except Unreachable as exc:
-        message.status = OutboxStatus.SKIPPED
+        OUTBOX_STATES.move(message, OutboxStatus.SKIPPED)
         message.last_error = str(exc)
         counts["skipped"] += 1
     except WeChatError as exc:
         error = _error_text(exc)
         if exc.errcode == WECHAT_NOT_SUBSCRIBED:
-            message.status = OutboxStatus.SKIPPED  # not subscribed: the SMS carries it
+            # Not subscribed: the SMS carries it.
+            OUTBOX_STATES.move(message, OutboxStatus.SKIPPED)
             message.last_error = error[:200]
             counts["skipped"] += 1
         else:
@@ -410,7 +410,7 @@ def _attempt(message: OutboxMessage, counts: dict[str, int]) -> None:
         logger.exception("outbox message %s: unexpected error", message.id)
         _retry_or_fail(message, _error_text(exc), counts)
     else:
-        message.status = OutboxStatus.SENT
+        OUTBOX_STATES.move(message, OutboxStatus.SENT)
         message.sent_at = utcnow()
         message.last_error = None
         if LINK_SEALED in (message.variables or {}):
@@ -479,9 +479,10 @@ def visible_variables(message: OutboxMessage) -> dict[str, Any]:
     return {k: v for k, v in (message.variables or {}).items() if k not in HIDDEN_VARIABLES}
 
 
-def resend(message_id: int, staff_id: int) -> OutboxMessage:
-    """Put a failed message back in the queue (audited); an SMS gets a fresh short link,
-    the old one is revoked. It goes with the next pass (quiet hours and cap apply)."""
+def requeue_failed(message_id: int, staff_id: int) -> tuple[OutboxMessage, dict[str, Any]]:
+    """Put a failed message back in the queue; an SMS gets a fresh short link, the old one
+    is revoked. Returns the message and what it was (the caller audits and commits); it
+    goes with the next pass of the worker (quiet hours and cap apply)."""
     message = db.session.get(OutboxMessage, message_id)
     if message is None:
         raise NotFound("未找到该消息")
@@ -500,14 +501,8 @@ def resend(message_id: int, staff_id: int) -> OutboxMessage:
             message.variables = {**(message.variables or {}),
                                  **_new_link(spec, message.variables or {}, account,
                                              message.dedupe_key)}
-    message.status = OutboxStatus.PENDING
+    OUTBOX_STATES.move(message, OutboxStatus.PENDING)
     message.attempts = 0
     message.next_attempt_at = utcnow()
-    audit.record(actor_type=ActorType.STAFF, actor_id=staff_id, channel=Channel.ADMIN,
-                 action="notification.resent", entity_type="outbox_message",
-                 entity_id=message.id, before=before,
-                 after={"status": message.status, "template": message.template,
-                        "channel": message.channel})
-    db.session.commit()
-    nudge()
-    return message
+    db.session.flush()
+    return message, before

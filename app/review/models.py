@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.kernel.db import Model, UTCDateTime
+from app.kernel.states import StateMachine
 from app.kernel.timeutil import utcnow
 
 
@@ -37,6 +38,23 @@ class TaskStatus(enum.StrEnum):
         return {"open": "待审核", "claimed": "审核中", "approved": "已通过",
                 "returned": "已退回补正", "superseded": "已重新审核",
                 "closed": "已终止"}[self.value]
+
+
+T = TaskStatus
+TASK_STATES: StateMachine[TaskStatus] = StateMachine("review_task", {
+    (T.OPEN, T.CLAIMED), (T.CLAIMED, T.OPEN),  # claim, release
+    (T.OPEN, T.APPROVED), (T.CLAIMED, T.APPROVED),
+    (T.OPEN, T.RETURNED), (T.CLAIMED, T.RETURNED),
+    # A new round replaces a decision whose evidence changed, or a return.
+    (T.APPROVED, T.SUPERSEDED), (T.RETURNED, T.SUPERSEDED),
+    # The case was withdrawn or refused while the task was in a queue.
+    (T.OPEN, T.CLOSED), (T.CLAIMED, T.CLOSED),
+})
+
+
+def task_sources(target: TaskStatus) -> list[TaskStatus]:
+    """The statuses a task may leave for ``target``: the WHERE of a conditional UPDATE."""
+    return sorted({src for (src, dst) in TASK_STATES.edges if dst == target})
 
 
 class ReviewTask(Model):

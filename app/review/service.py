@@ -6,6 +6,10 @@ Task changes are conditional UPDATEs (``WHERE status = …``), so two reviewers 
 at the same moment cannot both win; approvals of one case are serialised on the case
 row, so the last approval always sees the others and moves the case on.
 
+Status changes follow ``TASK_STATES`` (app/review/models.py): a conditional UPDATE takes
+its ``WHERE status IN (…)`` from the machine's edges. The decisions that move the case
+(approve, return, accept) are use cases in app/usecases/review.py.
+
 An approval records the evidence it relied on (the checksums of the materials and
 the digests of the form sections in the department's scope). When the citizen
 resubmits after a return, a department whose evidence did not change keeps its
@@ -24,14 +28,12 @@ from sqlalchemy import func, or_, select, update
 from app.accounts.models import Account
 from app.cases import application
 from app.cases.models import Case
-from app.cases.service import transition
 from app.cases.workflow import CaseStatus
 from app.kernel import audit
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
 from app.kernel.errors import (
     CaseStateConflict,
-    Conflict,
     Forbidden,
     NotFound,
     ReturnItemsRequired,
@@ -40,7 +42,14 @@ from app.kernel.errors import (
     ValidationFailed,
 )
 from app.kernel.timeutil import local_date, utcnow
-from app.review.models import Department, ReviewNote, ReviewTask, TaskStatus
+from app.review.models import (
+    TASK_STATES,
+    Department,
+    ReviewNote,
+    ReviewTask,
+    TaskStatus,
+    task_sources,
+)
 from app.staff.models import StaffRole
 from app.staff.service import StaffIdentity
 from app.workdays.service import Clock, add_working_days, review_clock
@@ -109,29 +118,7 @@ def latest_tasks(case: Case) -> dict[str, ReviewTask]:
     return tasks
 
 
-def accept(case: Case) -> Case:
-    """受理: every check passed. Open the review round and tell the applicants."""
-    from app.notifications import service as notifications
-
-    now = utcnow()
-    if case.accepted_at is None:
-        case.accepted_at = now
-    # One transaction: the status, the tasks and the notices, in the order they happen.
-    transition(case, CaseStatus.ACCEPTED, reason="自动核查通过，受理", commit=False, **SYSTEM)
-    opened = open_round(case, now)
-    due = max((t.due_at for t in latest_tasks(case).values()), default=None)
-    notifications.enqueue(
-        case_accounts(case), "case_accepted",
-        {"case_number": case.case_number, "status_label": "已受理",
-         "due_date": _local_date_text(due) if due else ""},
-        f"case_accepted:{case.case_number}:{case.submission_count}")
-    application.commit_case()
-    if not opened:
-        advance_if_approved(case)
-    return case
-
-
-def _local_date_text(moment: datetime) -> str:
+def local_date_text(moment: datetime) -> str:
     return local_date(moment).isoformat()
 
 
@@ -148,7 +135,7 @@ def open_round(case: Case, now: datetime) -> list[ReviewTask]:
                 task.evidence == evidence(case, department)):
             continue  # nothing it relied on changed: the approval stands
         if task is not None:
-            task.status = TaskStatus.SUPERSEDED
+            TASK_STATES.move(task, TaskStatus.SUPERSEDED)
         new = ReviewTask(case_id=case.id, department=department, round=case.submission_count,
                          status=TaskStatus.OPEN, opened_at=now,
                          due_at=add_working_days(now, limit))
@@ -228,7 +215,11 @@ def _conditional(task_id: int, condition: Any, **values: Any) -> bool:
         update(ReviewTask).where(ReviewTask.id == task_id, condition)
         .values(version=ReviewTask.version + 1, **values)
         .execution_options(synchronize_session=False))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    changed = bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    task = db.session.identity_map.get(db.session.identity_key(ReviewTask, task_id))
+    if changed and task is not None:
+        db.session.expire(task)  # the UPDATE bypassed the session: read the row again
+    return changed
 
 
 def _record(task: ReviewTask, staff: StaffIdentity, action: str, **after: Any) -> None:
@@ -241,7 +232,7 @@ def _record(task: ReviewTask, staff: StaffIdentity, action: str, **after: Any) -
 
 def claim(task_id: int, staff: StaffIdentity) -> ReviewTask:
     task = get_task(task_id, staff)
-    if not _conditional(task.id, ReviewTask.status == TaskStatus.OPEN,
+    if not _conditional(task.id, ReviewTask.status.in_(task_sources(TaskStatus.CLAIMED)),
                         status=TaskStatus.CLAIMED, claimed_by=staff.id, claimed_at=utcnow()):
         db.session.rollback()
         raise TaskAlreadyTaken()
@@ -253,7 +244,7 @@ def claim(task_id: int, staff: StaffIdentity) -> ReviewTask:
 
 def release(task_id: int, staff: StaffIdentity) -> ReviewTask:
     task = get_task(task_id, staff)
-    if not _conditional(task.id, (ReviewTask.status == TaskStatus.CLAIMED)
+    if not _conditional(task.id, ReviewTask.status.in_(task_sources(TaskStatus.OPEN))
                         & (ReviewTask.claimed_by == staff.id),
                         status=TaskStatus.OPEN, claimed_by=None, claimed_at=None):
         db.session.rollback()
@@ -269,7 +260,7 @@ def _mine_or_open(staff: StaffIdentity) -> Any:
                (ReviewTask.status == TaskStatus.CLAIMED) & (ReviewTask.claimed_by == staff.id))
 
 
-def _lock_case(case_id: int) -> Case:
+def lock_case(case_id: int) -> Case:
     """Serialise the decisions of one case (row lock on PostgreSQL; SQLite has one writer)."""
     case = db.session.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case)
                              .execution_options(populate_existing=True))
@@ -277,29 +268,37 @@ def _lock_case(case_id: int) -> Case:
     return case
 
 
-def _decidable_case(task: ReviewTask) -> Case:
-    case = _lock_case(task.case_id)
+def decidable_case(task: ReviewTask) -> Case:
+    case = lock_case(task.case_id)
     if case.status_enum not in (CaseStatus.ACCEPTED, CaseStatus.RETURNED):
         db.session.rollback()
         raise CaseStateConflict("办件当前状态不能审核", status=case.status)
     return case
 
 
-def approve(task_id: int, staff: StaffIdentity, note: str | None = None,
-            deed_tax_fen: int | None = None) -> ReviewTask:
-    """Approve; the tax reviewer thereby confirms the deed tax (or sets it: ``deed_tax_fen``)."""
-    task = get_task(task_id, staff)
-    decision = None
-    if deed_tax_fen is not None:
-        if task.department != Department.TAX:
-            raise ValidationFailed({"deed_tax": ["只有税务部门核定契税"]})
-        if not 0 <= deed_tax_fen <= 10**12:
-            raise ValidationFailed({"deed_tax": ["契税金额不正确"]})
-        decision = {"deed_tax_fen": deed_tax_fen}
-    case = _decidable_case(task)
+def tax_decision(task: ReviewTask, deed_tax_fen: int | None) -> dict[str, Any] | None:
+    """The tax reviewer's approval confirms the deed tax, or sets it (``deed_tax_fen``)."""
+    if deed_tax_fen is None:
+        return None
+    if task.department != Department.TAX:
+        raise ValidationFailed({"deed_tax": ["只有税务部门核定契税"]})
+    if not 0 <= deed_tax_fen <= 10**12:
+        raise ValidationFailed({"deed_tax": ["契税金额不正确"]})
+    return {"deed_tax_fen": deed_tax_fen}
+
+
+def approvable_case(task: ReviewTask) -> Case:
+    """The task's case, locked, if a department may approve now."""
+    case = decidable_case(task)
     if case.status_enum != CaseStatus.ACCEPTED:
         db.session.rollback()
         raise CaseStateConflict("办件已退回补正，请等待申请人重新提交", status=case.status)
+    return case
+
+
+def record_approval(task: ReviewTask, case: Case, staff: StaffIdentity,
+                    note: str | None = None, decision: dict[str, Any] | None = None) -> None:
+    """The department's approval with the evidence it relied on (the caller commits)."""
     seen = evidence(case, task.department)
     if not _conditional(task.id, _mine_or_open(staff), status=TaskStatus.APPROVED,
                         decided_by=staff.id, decided_at=utcnow(), evidence=seen,
@@ -309,41 +308,20 @@ def approve(task_id: int, staff: StaffIdentity, note: str | None = None,
     if note:
         _add_note(case, task.department, staff, note)
     _record(task, staff, "review.approved", evidence=_evidence_digest(seen))
-    db.session.commit()
-    advance_if_approved(case)
-    db.session.refresh(task)
-    return task
+    db.session.flush()
 
 
-def advance_if_approved(case: Case) -> bool:
-    """All departments approved: the case goes on to the fees (待缴费)."""
-    case = _lock_case(case.id)
+def all_approved(case: Case) -> bool:
+    """Every department's latest task is approved (the case goes on to the fees)."""
     tasks = latest_tasks(case)
-    if case.status_enum != CaseStatus.ACCEPTED or not all(
-            d in tasks and tasks[d].status_enum == TaskStatus.APPROVED
-            for d in case.business_type.departments):
-        db.session.rollback()
-        return False
-    from app.fees import service as fees
-    from app.notifications import service as notifications
+    return all(d in tasks and tasks[d].status_enum == TaskStatus.APPROVED
+               for d in case.business_type.departments)
 
-    tax = tasks.get(Department.TAX)
-    deed_tax_fen = ((tax.decision or {}).get("deed_tax_fen") if tax else None)
-    assessed = fees.assess(case, deed_tax_fen)
-    # The payment notice goes out with the assessment, in the same transaction.
-    notifications.enqueue(
-        case_accounts(case), "fees_assessed",
-        {"case_number": case.case_number, "total_yuan": fees.yuan(fees.total_fen(assessed)),
-         "status_label": "待缴费", "hint": "请在小程序中一次缴清"},
-        f"fees_assessed:{case.case_number}:{case.submission_count}")
-    try:
-        transition(case, CaseStatus.FEES_ASSESSED, reason="各部门并联审核通过，税费已核定",
-                   **SYSTEM)
-    except Conflict:
-        # Another last approval moved the case at the same moment (SQLite has no row
-        # lock to wait on): the approvals stand, the case moved once.
-        return False
-    return True
+
+def deed_tax_decided(case: Case) -> int | None:
+    """The deed tax the tax reviewer set on approval (None: as computed)."""
+    tax = latest_tasks(case).get(Department.TAX)
+    return (tax.decision or {}).get("deed_tax_fen") if tax else None
 
 
 def _valid_items(case: Case, department: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -381,13 +359,10 @@ def _valid_items(case: Case, department: str, items: list[dict[str, Any]]) -> li
     return clean
 
 
-def return_case(task_id: int, staff: StaffIdentity, items: list[dict[str, Any]],
-                note: str | None = None) -> ReviewTask:
-    """退回补正: the case goes back to the citizen with reasons per item."""
-    from app.notifications import service as notifications
-
-    task = get_task(task_id, staff)
-    case = _decidable_case(task)
+def record_return(task: ReviewTask, case: Case, staff: StaffIdentity,
+                  items: list[dict[str, Any]], note: str | None = None) -> list[dict[str, Any]]:
+    """退回补正 by one department, with reasons per item (the caller moves the case and
+    commits). Returns the items as stored."""
     clean = _valid_items(case, task.department, items)
     if not _conditional(task.id, _mine_or_open(staff), status=TaskStatus.RETURNED,
                         decided_by=staff.id, decided_at=utcnow(), returned_items=clean,
@@ -398,18 +373,8 @@ def return_case(task_id: int, staff: StaffIdentity, items: list[dict[str, Any]],
         _add_note(case, task.department, staff, note)
     _record(task, staff, "review.returned", items=[
         {"kind": i["kind"], "code": i["code"], "role": i["role"]} for i in clean])
-    notifications.enqueue(
-        case_accounts(case), "case_returned",
-        {"case_number": case.case_number, "item_count": len(clean), "status_label": "退回补正",
-         "hint": f"{task.department_enum.label}退回，请补正"},
-        f"case_returned:{case.case_number}:{task.id}")
-    if case.status_enum == CaseStatus.ACCEPTED:
-        transition(case, CaseStatus.RETURNED, actor_type=ActorType.STAFF, actor_id=staff.id,
-                   channel=Channel.ADMIN, reason=f"{task.department_enum.label}退回补正")
-    else:
-        db.session.commit()
-    db.session.refresh(task)
-    return task
+    db.session.flush()
+    return clean
 
 
 def _add_note(case: Case, department: str, staff: StaffIdentity, text: str) -> ReviewNote:
@@ -471,7 +436,7 @@ def close_active(case: Case) -> int:
     """The case ended (withdrawn, refused): its open tasks leave the queues (no commit)."""
     result = db.session.execute(
         update(ReviewTask).where(ReviewTask.case_id == case.id,
-                                 ReviewTask.status.in_(list(ACTIVE)))
+                                 ReviewTask.status.in_(task_sources(TaskStatus.CLOSED)))
         .values(status=TaskStatus.CLOSED, version=ReviewTask.version + 1)
         .execution_options(synchronize_session=False))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

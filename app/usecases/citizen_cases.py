@@ -30,6 +30,8 @@ from app.materials.service import StoredFile
 from app.policies import cases as policy
 from app.policies.cases import CaseAction, Party
 from app.review.service import citizen_review, latest_tasks
+from app.usecases import cases as case_actions
+from app.usecases import submission
 from app.workdays.service import review_clock
 from payments.models import PaymentOrder
 
@@ -145,13 +147,13 @@ def confirm(account: Account, claim: Any, case_number: str, channel: str) -> OnC
 
 def submit(account: Account, case_number: str, channel: str) -> OnCase:
     _require(account, case_number, CaseAction.SUBMIT)
-    case = application.submit(account, case_number, channel)
+    case = submission.submit(account, case_number, channel)
     return on_case(account, case.case_number)
 
 
 def withdraw(account: Account, case_number: str, channel: str) -> OnCase:
     _require(account, case_number, CaseAction.WITHDRAW)
-    case = cases.withdraw(account, case_number, channel)
+    case = case_actions.withdraw(account, case_number, channel)
     return on_case(account, case.case_number)
 
 

@@ -10,6 +10,7 @@ from app.kernel.errors import DomainError
 from app.notifications import service
 from app.notifications.models import OutboxStatus
 from app.staff.models import StaffRole
+from app.usecases.notices import resend_notice
 from app.web.admin import bp, staff_required
 from app.web.review_pages import CsrfForm
 
@@ -45,7 +46,7 @@ def notification_resend(message_id: int) -> ResponseReturnValue:
         flash("页面已过期，请刷新后重试", "error")
         return redirect(back)
     try:
-        service.resend(message_id, g.staff.id)
+        resend_notice(message_id, g.staff.id)
     except DomainError as error:
         flash(error.message, "error")
     else:

@@ -25,6 +25,7 @@ from app.review import desk, service
 from app.review.models import Department, TaskStatus
 from app.staff.models import StaffRole
 from app.usecases import payments as money
+from app.usecases import review as review_decisions
 from app.usecases.register_case import register_case
 from app.web.admin import _describe, bp, staff_required
 
@@ -110,7 +111,7 @@ def review_approve(task_id: int) -> ResponseReturnValue:
         except ValueError:
             flash("核定契税金额应为元，最多两位小数", "error")
             return _back(task_id)
-        _act(lambda: service.approve(task_id, g.staff, note, deed_tax_fen), "审核通过")
+        _act(lambda: review_decisions.approve(task_id, g.staff, note, deed_tax_fen), "审核通过")
     return _back(task_id)
 
 
@@ -140,7 +141,7 @@ def _return_items() -> list[dict[str, Any]]:
 def review_return(task_id: int) -> ResponseReturnValue:
     if CsrfForm().validate_on_submit():
         note = (request.form.get("note") or "").strip() or None
-        _act(lambda: service.return_case(task_id, g.staff, _return_items(), note),
+        _act(lambda: review_decisions.return_case(task_id, g.staff, _return_items(), note),
              "已退回补正，并已通知申请人")
     return _back(task_id)
 

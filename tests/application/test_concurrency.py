@@ -15,6 +15,7 @@ from app.kernel.errors import DomainError
 from app.review import service
 from app.staff.models import StaffRole
 from app.staff.service import StaffIdentity
+from app.usecases import review as review_decisions
 from tests.admin.factories import make_staff
 from tests.application.flow import Citizen, case_row, fill_resale, legacy_owner, task_of
 
@@ -73,8 +74,8 @@ def test_two_reviewers_claiming_or_deciding_one_task_cannot_both_win(
 
     # The one who does not hold it cannot approve or return it behind the other's back.
     decisions = _at_once(app, [
-        lambda: service.approve(task_id, owner),
-        lambda: service.return_case(task_id, other, [
+        lambda: review_decisions.approve(task_id, owner),
+        lambda: review_decisions.return_case(task_id, other, [
             {"kind": "material", "code": "marital_status", "role": "buyer", "reason": "x"}]),
     ])
     assert decisions == ["ok", "TASK_ALREADY_TAKEN"]
@@ -89,8 +90,8 @@ def test_an_approval_and_a_return_at_the_same_moment_on_an_open_task(
     second = _identity("tax.two", StaffRole.TAX_REVIEWER)
     task_id = task_of(number, "tax").id
     results = _at_once(app, [
-        lambda: service.approve(task_id, first),
-        lambda: service.return_case(task_id, second, [
+        lambda: review_decisions.approve(task_id, first),
+        lambda: review_decisions.return_case(task_id, second, [
             {"kind": "material", "code": "marital_status", "role": "buyer", "reason": "x"}]),
     ])
     assert results.count("ok") == 1
@@ -110,7 +111,7 @@ def test_the_last_of_three_simultaneous_approvals_moves_the_case_exactly_once(
     }
     tasks = {d: task_of(number, d).id for d in staff}
     results = _at_once(app, [
-        (lambda d=d: service.approve(tasks[d], staff[d])) for d in staff])  # type: ignore[misc]
+        (lambda d=d: review_decisions.approve(tasks[d], staff[d])) for d in staff])  # type: ignore[misc]
     assert results == ["ok", "ok", "ok"]
     assert case_row(number).status == CaseStatus.FEES_ASSESSED
     moves = db.session.scalar(select(func.count()).select_from(AuditRecord).where(

@@ -1,0 +1,37 @@
+"""Submit a case (提交) or resubmit it after a return: ONE transaction.
+
+Completeness, the archived application form, the checks of this submission, the
+status and its audit record commit together; the data-sharing checks run after the
+commit (app/usecases/checks.py), never while it is open.
+"""
+
+from __future__ import annotations
+
+from app.accounts.models import Account
+from app.cases import application
+from app.cases.models import Case
+from app.cases.service import commit_case, get_case_for, transition
+from app.cases.workflow import CaseStatus
+from app.checks import service as checks
+from app.kernel.audit import ActorType
+from app.materials.service import storage
+from app.usecases.checks import run_case_checks
+
+
+def submit(account: Account, case_number: str, channel: str) -> Case:
+    """Submit (or resubmit): complete, confirmed by everyone, archived, checks started."""
+    case = get_case_for(account, case_number)
+    application.require_submittable(case, account)
+    submission = case.submission_count + 1
+    # The file is stored before anything is written: a failed transaction leaves at most
+    # an unreferenced file, never a row without its file.
+    data = application.render_application_form(case)
+    key = application.application_form_key(case, submission)
+    storage().put(key, data, "application/pdf")
+    case.submission_count = submission
+    application.record_application_form(case, key, data)
+    checks.create_checks(case)
+    transition(case, CaseStatus.SUBMITTED, actor_type=ActorType.CITIZEN, actor_id=account.id,
+               channel=channel, reason=application.submission_reason(case), commit=False)
+    commit_case()
+    return run_case_checks(case)
