@@ -61,6 +61,7 @@ lint: install ## ruff, mypy and ESLint
 	$(BIN)/ruff check .
 	$(BIN)/mypy app api sandbox payments
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_status_assignments.py
 	cd $(MP) && npm run --silent lint
 
 test-miniprogram: install-npm

@@ -136,7 +136,7 @@ def test_the_registration_department_can_refuse_with_a_reason(
     assert case_row(number).status == CaseStatus.REJECTED
     detail = buyer.get(f"/api/cases/{number}").get_json()
     assert "权属有争议" in detail["timeline"][-1]["step_label"]
-    assert detail["allowed_actions"] == []
+    assert detail["allowed_actions"] == ["rate"]  # only rating the service remains
     run_once()
     assert any(number in m["text"] and "不予登记" in m["text"]
                for m in sandbox.state.sms_messages())
