@@ -40,10 +40,9 @@ def violations(path: Path) -> list[tuple[int, str]]:
                 found.append((node.lineno, f"from {module} import …"))
             elif module == "app.kernel" and any(a.name == "db" for a in node.names):
                 found.append((node.lineno, "from app.kernel import db"))
-        elif isinstance(node, ast.Attribute):
-            if node.attr == "session" and isinstance(node.value, ast.Name) \
-                    and node.value.id == "db":
-                found.append((node.lineno, "db.session"))
+        elif (isinstance(node, ast.Attribute) and node.attr == "session"
+              and isinstance(node.value, ast.Name) and node.value.id == "db"):
+            found.append((node.lineno, "db.session"))
         if isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else (
