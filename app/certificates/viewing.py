@@ -58,6 +58,21 @@ def certificates_of(account: Account) -> list[Certificate]:
     return [c for c in rows if _visible(c)]
 
 
+def held_by_person(number: str, person_id: int) -> Certificate | None:
+    """The certificate with this number if it names the person as holder and is shown
+    (a short link's person, known without a login)."""
+    certificate = db.session.scalar(select(Certificate).join(
+        CertificateHolder, CertificateHolder.certificate_id == Certificate.id).where(
+        Certificate.number == number, CertificateHolder.person_id == person_id))
+    return certificate if certificate is not None and _visible(certificate) else None
+
+
+def of_case(case_id: int) -> list[Certificate]:
+    """A case's certificates, oldest first (whoever may open them: the caller checks)."""
+    return list(db.session.scalars(select(Certificate).where(
+        Certificate.case_id == case_id).order_by(Certificate.id)))
+
+
 def owned(account: Account, number: str) -> Certificate:
     """The caller's certificate by number; 404 for anything else (never says whose)."""
     for certificate in certificates_of(account):

@@ -325,6 +325,13 @@ def recent(limit: int = 100) -> list[Delivery]:
 
 # --- the owner's view -----------------------------------------------------------------------
 
+def case_numbers(deliveries: list[Delivery]) -> dict[int, str]:
+    """The case number of each delivery's case, by case id."""
+    ids = {d.case_id for d in deliveries}
+    return {case_id: number for case_id, number in db.session.execute(
+        select(Case.id, Case.case_number).where(Case.id.in_(ids)))} if ids else {}
+
+
 def of_case(case: Case) -> list[Delivery]:
     return list(db.session.scalars(select(Delivery).where(Delivery.case_id == case.id)
                                    .order_by(Delivery.reissue_no)))

@@ -148,6 +148,13 @@ def ebill_pdf_for(account: Account, ebill_id: int) -> tuple[EBill, bytes]:
     return row[0], read_pdf(row[0])
 
 
+def ebill_ids_of_case(case_id: int) -> dict[str, int]:
+    """A case's e-bills by their listed number (``票据代码-票据号码``) → id (whoever may
+    see them: the caller lists only those :func:`list_for` gave)."""
+    return {f"{code}-{number}": bill_id for bill_id, code, number in db.session.execute(
+        select(EBill.id, EBill.bill_code, EBill.bill_number).where(EBill.case_id == case_id))}
+
+
 def _succeeded_refunds(order_ids: list[int]) -> dict[int, list[Refund]]:
     found: dict[int, list[Refund]] = {}
     if not order_ids:

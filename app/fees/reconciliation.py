@@ -17,6 +17,11 @@ def latest_result(gateway: str, day: date) -> Reconciliation | None:
         Reconciliation.gateway == gateway, Reconciliation.day == day))
 
 
+def run(run_id: int) -> Reconciliation | None:
+    """One reconciliation run by id (None for an unknown one)."""
+    return db.session.get(Reconciliation, run_id)
+
+
 def recent(days: int = 14) -> list[Reconciliation]:
     since = local_date() - timedelta(days=days)
     return list(db.session.scalars(select(Reconciliation).where(Reconciliation.day >= since)

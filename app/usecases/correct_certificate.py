@@ -27,8 +27,12 @@ from app.usecases.issue_certificate import issue_made, number_certificate
 def report_certificate_error(account: Account, number: str, item: str, description: str,
                              channel: str) -> CorrectionRequest:
     """The owner reports an error; due by the end of the next working day."""
-    request = corrections.report(account, number, item, description, channel)
-    db.session.commit()
+    try:
+        request = corrections.report(account, number, item, description, channel)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return request
 
 

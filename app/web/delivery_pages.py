@@ -10,9 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired
 
-from app.cases.models import Case
 from app.deliveries import service
-from app.kernel.db import db
 from app.kernel.errors import DomainError
 from app.staff.models import StaffRole
 from app.usecases.deliveries import hand_over_at_window
@@ -26,8 +24,7 @@ class PickupForm(FlaskForm):
 
 
 def _rows(deliveries: list) -> list[dict]:
-    cases = {c.id: c.case_number for c in db.session.query(Case).filter(
-        Case.id.in_({d.case_id for d in deliveries}))} if deliveries else {}
+    cases = service.case_numbers(deliveries)
     return [{"delivery": d, "case_number": cases.get(d.case_id, ""),
              "view": service.view(d, with_code=False)} for d in deliveries]
 

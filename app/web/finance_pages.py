@@ -13,13 +13,11 @@ from flask.typing import ResponseReturnValue
 
 from app.fees import reconciliation
 from app.fees.service import yuan
-from app.kernel.db import db
 from app.kernel.timeutil import local_date
 from app.staff.models import StaffRole
 from app.usecases.reconciliation import reconcile
 from app.web.admin import bp, staff_required
 from app.web.review_pages import CsrfForm
-from payments.models import Reconciliation
 
 
 def _day(value: str | None) -> date | None:
@@ -35,7 +33,7 @@ def reconciliation_page() -> ResponseReturnValue:
     runs = reconciliation.recent()
     chosen: Any = None
     if request.args.get("id", "").isdigit():
-        chosen = db.session.get(Reconciliation, int(request.args["id"]))
+        chosen = reconciliation.run(int(request.args["id"]))
     if chosen is None:
         chosen = next((run for run in runs if run.differences or run.error), None)
     return render_template("admin/reconciliation.html", runs=runs, chosen=chosen, yuan=yuan,

@@ -14,17 +14,15 @@ from typing import Any
 
 from flask import render_template, send_file
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from app.cases.models import Case
 from app.ebills import receipts
-from app.ebills.models import EBill
 from app.fees.service import yuan
-from app.kernel.db import db
 from app.kernel.errors import NotFound
+from app.policies.payments import settled_order
 from app.web.h5 import bp
 from app.web.h5 import session as h5
-from app.web.h5.pay import case_for_page, case_path, settled_order
+from app.web.h5.pay import case_for_page, case_path
 
 LIST_LIMIT = 100  # a case has a few bills per order
 
@@ -35,8 +33,7 @@ def bills_of(case: Case) -> list[dict[str, Any]]:
     listed = [entry for entry in receipts.list_for(account, 1, LIST_LIMIT).items
               if entry["kind"] != receipts.PAYMENT_RECEIPT
               and entry["case_number"] == case.case_number]
-    ids = {f"{code}-{number}": bill_id for bill_id, code, number in db.session.execute(
-        select(EBill.id, EBill.bill_code, EBill.bill_number).where(EBill.case_id == case.id))}
+    ids = receipts.ebill_ids_of_case(case.id)
     for entry in listed:
         bill_id = ids.get(entry["number"])
         entry["pdf_href"] = (case_path(case.case_number, f"/bills/{bill_id}.pdf")
@@ -49,7 +46,8 @@ def bills_of(case: Case) -> list[dict[str, Any]]:
 @h5.citizen_required
 def bills(case_number: str) -> ResponseReturnValue:
     case = case_for_page(case_number)
-    return render_template("h5/bills.html", case=case, bills=bills_of(case), yuan=yuan,
+    return render_template("h5/bills.html", case={"case_number": case.case_number},
+                           bills=bills_of(case), yuan=yuan,
                            paid=settled_order(case) is not None,
                            case_href=case_path(case.case_number))
 

@@ -19,11 +19,12 @@ from app.kernel.audit import Channel
 from app.kernel.errors import ValidationFailed
 from app.kernel.timeutil import utcnow
 from app.policies.cases import CaseAction, held_certificates
+from app.policies.payments import PaymentState, payment_state
 from app.usecases import citizen_cases
 from app.web.h5 import bp
 from app.web.h5 import session as h5
 from app.web.h5.certificates import certificate_path
-from app.web.h5.pay import case_path, payment_state
+from app.web.h5.pay import case_path
 from app.web.h5.views import ButtonForm, error_page
 
 
@@ -37,7 +38,7 @@ def case_detail(case_number: str) -> ResponseReturnValue:
         "h5/case.html", case=detail, status_label=CaseStatus(found.case.status).label,
         fees=fees, yuan=yuan, actions=action_links(found, detail["allowed_actions"]),
         bills_href=(case_path(found.case.case_number, "/bills")
-                    if payment_state(found.case, int(fees["total_fen"])) == "paid" else None),
+                    if payment_state(found.case) == PaymentState.PAID else None),
         now=utcnow())
 
 

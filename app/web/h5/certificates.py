@@ -24,14 +24,12 @@ from urllib.parse import quote
 from flask import Response, flash, redirect, render_template, send_file
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import StringField, TextAreaField
 
 from app.cases.models import Case
 from app.certificates import corrections, viewing
-from app.certificates.models import Certificate, CertificateHolder, CertificateStatus
+from app.certificates.models import Certificate, CertificateStatus
 from app.kernel.audit import Channel
-from app.kernel.db import db
 from app.kernel.errors import CaseStateConflict, NotFound, ValidationFailed
 from app.links.models import LinkPurpose
 from app.usecases.correct_certificate import report_certificate_error
@@ -57,23 +55,13 @@ def certificate_path(number: str, tail: str = "") -> str:
     return f"/m/certificates/{quote(number, safe='')}{tail}"
 
 
-def _visible(certificate: Certificate) -> bool:
-    if certificate.status_enum == CertificateStatus.ISSUING:
-        return False
-    case = db.session.get(Case, certificate.case_id)
-    return case is not None and case.status_enum in viewing.VISIBLE_CASE_STATUSES
-
-
 def _granted(number: str) -> Certificate | None:
     """The certificate of a view_certificate link this session verified, if the link's
     person holds it."""
     link = h5.granted_link((LinkPurpose.VIEW_CERTIFICATE,), number)
     if link is None:
         return None
-    certificate = db.session.scalar(select(Certificate).join(
-        CertificateHolder, CertificateHolder.certificate_id == Certificate.id).where(
-        Certificate.number == number, CertificateHolder.person_id == link.person_id))
-    return certificate if certificate is not None and _visible(certificate) else None
+    return viewing.held_by_person(number, link.person_id)
 
 
 def accessible(number: str) -> tuple[Certificate, bool]:
@@ -94,8 +82,7 @@ def accessible(number: str) -> tuple[Certificate, bool]:
 def certificates_on_case(case: Case) -> list[dict[str, Any]]:
     """The case's certificates this session may open (for the case page)."""
     shown = []
-    for certificate in db.session.scalars(select(Certificate).where(
-            Certificate.case_id == case.id).order_by(Certificate.id)):
+    for certificate in viewing.of_case(case.id):
         try:
             accessible(certificate.number)
         except NotFound:
@@ -205,12 +192,10 @@ def correction_submit(number: str) -> ResponseReturnValue:
                                  (form.item.data or "").strip(), form.description.data or "",
                                  Channel.MOBILE_WEB)
     except ValidationFailed as failure:
-        db.session.rollback()
         fields = failure.details.get("fields", {})
         return _correction_page(found, form, field_errors=fields,
                                 error="提交的信息有误，请检查后重试", status=422)
     except CaseStateConflict as conflict:
-        db.session.rollback()
         return _correction_page(found, form, error=conflict.message, status=409)
     flash("已提交，登记机构将在1个工作日内答复，答复后短信通知您", "success")
     return redirect(here)

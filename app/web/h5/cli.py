@@ -7,9 +7,9 @@ from datetime import timedelta
 import click
 
 from app.kernel.audit import Channel
-from app.kernel.db import db
 from app.links import service as links
 from app.links.models import LinkPurpose
+from app.usecases import mobile_web
 from app.web.h5 import bp
 
 
@@ -23,11 +23,10 @@ def create_command(purpose: str, target: str, person_id: int, account_id: int | 
                    days: int | None) -> None:
     """Create a short link and print its URL (shown once)."""
     try:
-        link, code = links.create_link(purpose, target, person_id, account_id,
-                                       timedelta(days=days) if days else None)
+        link, code = mobile_web.create_link(purpose, target, person_id, account_id,
+                                            timedelta(days=days) if days else None)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    db.session.commit()
     click.echo(f"link {link.id}: {links.link_url(code)} (expires {link.expires_at:%Y-%m-%d %H:%M}"
                " UTC)")
 

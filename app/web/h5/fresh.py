@@ -15,11 +15,10 @@ from flask.typing import ResponseReturnValue
 
 from app.accounts import otp
 from app.extensions import client_ip
-from app.kernel import audit, crypto
-from app.kernel.audit import ActorType, Channel
-from app.kernel.db import db
+from app.kernel import crypto
 from app.kernel.errors import OtpDailyLimit, OtpInvalid, OtpLocked, OtpTooFrequent, SmsUnavailable
 from app.kernel.validators import mask_phone
+from app.usecases import mobile_web
 from app.web.h5 import bp
 from app.web.h5 import session as h5
 from app.web.h5.views import ButtonForm, CodeForm, code_ip_limit, verify_ip_limit
@@ -93,10 +92,7 @@ def fresh_code_check() -> ResponseReturnValue:
     except OtpLocked as failure:
         flash(failure.message, "error")
         return redirect(url_for("h5.fresh_code"))
-    account = h5.current_citizen()
     session[h5.VERIFIED_AT] = h5._now()
-    audit.record(actor_type=ActorType.CITIZEN, actor_id=account.id, channel=Channel.MOBILE_WEB,
-                 action="auth.code_verified", entity_type="account", entity_id=account.id)
-    db.session.commit()
+    mobile_web.code_verified(h5.current_citizen())
     flash("验证成功", "success")
     return redirect(h5.safe_next(session.pop(FRESH_NEXT, None)) or url_for("h5.home"))

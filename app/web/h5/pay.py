@@ -27,33 +27,26 @@ from urllib.parse import quote
 from flask import current_app, flash, redirect, render_template, session
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from sqlalchemy.exc import IntegrityError
 from wtforms import StringField
 
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
 from app.fees import checkout
 from app.fees.service import citizen_fees, yuan
-from app.kernel.audit import Channel
-from app.kernel.db import db
 from app.kernel.errors import CaseStateConflict, NotFound
-from app.kernel.timeutil import as_utc, utcnow
 from app.kernel.validators import mask_phone
-from app.usecases import payments as usecases
+from app.policies import payments as policy
+from app.usecases import mobile_web
 from app.web.h5 import bp
 from app.web.h5 import session as h5
 from app.web.h5.fresh import ask_for_code
 from app.web.h5.views import error_page
-from payments.gateways.base import TradeState
-from payments.models import OrderStatus, PaymentOrder
+from payments.models import PaymentOrder
 
 log = logging.getLogger(__name__)
 
 # Gateways a phone browser can pay with, in the order offered, when configured.
 H5_GATEWAYS = {"alipay": "支付宝", "wechat_h5": "微信支付"}
-# Orders that took the money.
-SETTLED = (OrderStatus.PAID, OrderStatus.REFUNDING, OrderStatus.REFUNDED,
-           OrderStatus.PARTIALLY_REFUNDED)
 REFRESH_SECONDS = 2
 QUERY_AFTER_SECONDS = 10  # the notification usually comes first
 QUERY_EVERY_SECONDS = 5
@@ -97,27 +90,15 @@ def fee_groups(case: Case) -> tuple[list[dict[str, Any]], int]:
     return list(groups.values()), int(fees["total_fen"])
 
 
-def settled_order(case: Case) -> PaymentOrder | None:
-    return next((o for o in checkout.orders_of(case) if o.status_enum in SETTLED), None)
+def case_view(case: Case) -> dict[str, str]:
+    """What the pay pages show of the case (plain values)."""
+    return {"case_number": case.case_number, "business_type": case.business_type.name,
+            "status": case.status, "status_label": CaseStatus(case.status).label}
 
 
-def due(case: Case) -> bool:
-    """Fees assessed, not paid yet, and something to pay."""
-    return checkout.payable(case) and fee_groups(case)[1] > 0
-
-
-PAID_CASE_STATUSES = (CaseStatus.PAID, CaseStatus.CERTIFICATE_ISSUED, CaseStatus.ARCHIVED)
-
-
-def payment_state(case: Case, total_fen: int) -> str:
-    """``due`` (the button), ``paid`` (online or at the counter) or ``none`` (nothing
-    assessed yet, nothing to pay, or the case ended)."""
-    if checkout.payable(case):
-        return "due" if total_fen > 0 else "none"
-    if settled_order(case) is not None or case.status_enum in PAID_CASE_STATUSES or (
-            case.status_enum == CaseStatus.REGISTERED and total_fen > 0):
-        return "paid"
-    return "none"
+def order_view(order: PaymentOrder) -> dict[str, Any]:
+    return {"out_trade_no": order.out_trade_no, "amount_fen": order.amount_fen,
+            "status_label": order.status_enum.label, "paid_at": order.paid_at}
 
 
 # --- the page and the button ---------------------------------------------------------------
@@ -130,8 +111,8 @@ def pay(case_number: str) -> ResponseReturnValue:
     groups, total = fee_groups(case)
     account = h5.current_citizen()
     return render_template(
-        "h5/pay.html", case=case, status_label=CaseStatus(case.status).label, groups=groups,
-        total_fen=total, yuan=yuan, state=payment_state(case, total),
+        "h5/pay.html", case=case_view(case), status_label=CaseStatus(case.status).label,
+        groups=groups, total_fen=total, yuan=yuan, state=policy.payment_state(case).value,
         gateways=offered_gateways(), fresh=h5.verified_recently(),
         masked=mask_phone(account.phone) if account.phone else None,
         case_href=case_path(case.case_number), paid_href=case_path(case.case_number, "/paid"),
@@ -143,22 +124,6 @@ def _return_url(case: Case) -> str:
     """Absolute, from settings (never from the request's Host)."""
     base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
     return base + case_path(case.case_number, "/paid")
-
-
-def _start(case: Case, gateway_name: str) -> PaymentOrder:
-    """The API's service; two submits racing for the same new order meet at its unique
-    idempotency key: the loser starts again and finds the winner's order."""
-    account = h5.current_citizen()
-    for attempt in range(2):
-        try:
-            return usecases.start_payment(account, case.case_number, gateway_name,
-                                          Channel.MOBILE_WEB, case=case,
-                                          return_url=_return_url(case))
-        except IntegrityError:
-            db.session.rollback()
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
 
 
 @bp.post("/m/cases/<case_number>/pay")
@@ -176,17 +141,17 @@ def pay_submit(case_number: str) -> ResponseReturnValue:
     if not h5.verified_recently():
         flash("为保障资金安全，缴费前请先完成短信验证", "info")
         return ask_for_code(here)
-    if not due(case):
+    if not policy.is_due(case):
         flash("该办件当前无需缴费或已缴清", "info")
         return redirect(here)
     try:
-        order = _start(case, gateway_name)
+        order = mobile_web.start_payment(h5.current_citizen(), case, gateway_name,
+                                         _return_url(case))
     except CaseStateConflict as conflict:
         flash(conflict.message, "error")
         return redirect(here)
     except Exception:  # the gateway refused or is down: no cashier to go to
         log.exception("mobile web payment of %s could not start", case.case_number)
-        db.session.rollback()
         return error_page(503, "支付服务暂时不可用，请稍后再试。")
     if not order.pay_url:
         return error_page(503, "支付服务暂时不可用，请稍后再试。")
@@ -197,9 +162,8 @@ def pay_submit(case_number: str) -> ResponseReturnValue:
 
 
 def _query_due(order: PaymentOrder) -> bool:
-    if order.status_enum not in (OrderStatus.CREATED, OrderStatus.PAYING):
-        return False
-    if (utcnow() - as_utc(order.created_at)).total_seconds() < QUERY_AFTER_SECONDS:
+    """An open order old enough, and not asked about by this browser a moment ago."""
+    if not mobile_web.worth_asking(order, QUERY_AFTER_SECONDS):
         return False
     last = session.get(LAST_QUERY)
     if (isinstance(last, dict) and last.get("no") == order.out_trade_no
@@ -209,45 +173,25 @@ def _query_due(order: PaymentOrder) -> bool:
     return True
 
 
-def _ask_gateway(order: PaymentOrder) -> None:
-    """Ask the gateway about an open order; settle it when it says paid (the same path
-    as a notification: verified answer, amount checked, case moved, once)."""
-    gateway = checkout.gateways().get(order.gateway)
-    if gateway is None:
-        return
-    try:
-        result = gateway.query(order.out_trade_no)
-        if result.state == TradeState.PAID:
-            usecases.settle(gateway, result, "query")
-    except Exception as exc:  # the page still answers; the notification or the job will
-        log.warning("order query %s from the paid page: %s", order.out_trade_no, exc)
-        db.session.rollback()
-
-
 @bp.get("/m/cases/<case_number>/paid")
 @h5.citizen_required
 def paid(case_number: str) -> ResponseReturnValue:
     """The order as the server has it; Alipay's return parameters are not read."""
     case = case_for_page(case_number)
     account = h5.current_citizen()
-    order = settled_order(case)
+    order = policy.settled_order(case)
     if order is None:
         mine = [o for o in checkout.orders_of(case) if o.payer_account_id == account.id]
         if not mine:
             return redirect(case_path(case.case_number, "/pay"))
         order = mine[-1]
         if _query_due(order):
-            _ask_gateway(order)
-            db.session.refresh(order)
-    if order.status_enum in SETTLED:
-        state = "paid"
-    elif order.status_enum == OrderStatus.CLOSED:
-        state = "closed"
-    else:
-        state = "pending"
+            order = mobile_web.ask_gateway(order)
+    state = policy.order_outcome(order)
     here = case_path(case.case_number, "/paid")
     return render_template(
-        "h5/paid.html", case=case, order=order, state=state, yuan=yuan,
+        "h5/paid.html", case=case_view(case), order=order_view(order), state=state.value,
+        yuan=yuan,
         refresh_seconds=REFRESH_SECONDS, here=here,
         case_href=case_path(case.case_number), pay_href=case_path(case.case_number, "/pay"),
         bills_href=case_path(case.case_number, "/bills"))

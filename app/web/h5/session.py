@@ -17,10 +17,8 @@ linked to that person yet (``case_for_citizen``, ``granted_link``).
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -29,16 +27,13 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, Se
 from flask.typing import ResponseReturnValue
 
 from app.accounts import tokens
-from app.accounts.models import Account, AuthSession
+from app.accounts.models import Account
 from app.cases.models import Case
-from app.kernel import audit
-from app.kernel.audit import ActorType, Channel
-from app.kernel.db import db
+from app.kernel.audit import Channel
 from app.kernel.errors import NotFound
-from app.kernel.timeutil import as_utc, utcnow
 from app.links import service as links
 from app.links.models import LinkPurpose, ShortLink
-from app.usecases import citizen_cases
+from app.usecases import citizen_cases, mobile_web
 
 COOKIE_NAME = "bdc_h5"
 COOKIE_SALT = "bdc-h5-session"
@@ -115,12 +110,8 @@ def load_citizen() -> Account | None:
     account_id, login_id = session.get(ACCOUNT), session.get(LOGIN)
     account = None
     if isinstance(account_id, int) and isinstance(login_id, str):
-        login = db.session.get(AuthSession, login_id)
-        if (login is not None and login.account_id == account_id and login.revoked_at is None
-                and as_utc(login.expires_at) > utcnow() and login.account.is_active
-                and login.channel == Channel.MOBILE_WEB):
-            account = login.account
-        else:
+        account = mobile_web.live_login(login_id, account_id)
+        if account is None:
             _forget_login()
     request.environ[CACHE_KEY] = g.citizen = account
     return account
@@ -139,18 +130,11 @@ def _forget_login() -> None:
 
 
 def log_in(account: Account) -> None:
-    """A fresh session for an account that has just given a right one-time code (no commit).
-
-    Nothing from before survives (no fixation; a new CSRF token)."""
-    _end_previous_login()
-    hours = int(current_app.config["H5_SESSION_HOURS"])
-    login = AuthSession(id=secrets.token_hex(16), account_id=account.id,
-                        channel=Channel.MOBILE_WEB, expires_at=utcnow() + timedelta(hours=hours))
-    db.session.add(login)
-    account.last_login_at = utcnow()
-    audit.record(actor_type=ActorType.CITIZEN, actor_id=account.id, channel=Channel.MOBILE_WEB,
-                 action="auth.login", entity_type="account", entity_id=account.id,
-                 after={"session": login.id})
+    """A fresh session for an account that has just given a right one-time code (the
+    login is committed, with what the code step left pending; the browser's previous
+    login ends). Nothing from before survives (no fixation; a new CSRF token)."""
+    previous = session.get(LOGIN)
+    login = mobile_web.start_login(account, previous if isinstance(previous, str) else None)
     session.clear()
     now = _now()
     session[ACCOUNT] = account.id
@@ -158,19 +142,6 @@ def log_in(account: Account) -> None:
     session[LOGIN_AT] = now
     session[VERIFIED_AT] = now
     request.environ[CACHE_KEY] = g.citizen = account
-
-
-def _end_previous_login() -> None:
-    """A new code on the same browser replaces its login: the old one ends (no commit)."""
-    login_id = session.get(LOGIN)
-    login = db.session.get(AuthSession, login_id) if isinstance(login_id, str) else None
-    if login is not None and login.revoked_at is None:
-        login.revoked_at = utcnow()
-        login.revoked_reason = "replaced"
-        audit.record(actor_type=ActorType.CITIZEN, actor_id=login.account_id,
-                     channel=Channel.MOBILE_WEB, action="auth.session_revoked",
-                     entity_type="account", entity_id=login.account_id,
-                     after={"session": login.id, "reason": "replaced"})
 
 
 def log_out() -> None:

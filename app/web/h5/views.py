@@ -35,7 +35,6 @@ from app.extensions import client_ip, limiter
 from app.kernel import crypto
 from app.kernel.audit import Channel
 from app.kernel.crypto import DecryptionFailed
-from app.kernel.db import db
 from app.kernel.errors import (
     DomainError,
     OtpDailyLimit,
@@ -48,6 +47,7 @@ from app.kernel.errors import (
 from app.kernel.validators import mask_phone
 from app.links import service as links
 from app.links.models import LinkPurpose, ShortLink
+from app.usecases import mobile_web
 from app.web import ERROR_TITLES
 from app.web.h5 import bp
 from app.web.h5 import session as h5
@@ -185,7 +185,7 @@ def _domain_error(error: DomainError) -> ResponseReturnValue:
 @bp.errorhandler(Exception)
 def _unexpected(error: Exception) -> ResponseReturnValue:
     log.exception("unhandled error on a mobile web page", exc_info=error)
-    db.session.rollback()
+    mobile_web.discard()
     return error_page(500, "系统繁忙，请稍后再试。")
 
 
@@ -287,7 +287,6 @@ def login_verify() -> ResponseReturnValue:
         return redirect(url_for("h5.login", change=1))
     wanted = h5.safe_next(session.get(NEXT))
     h5.log_in(account_for_phone(phone, Channel.MOBILE_WEB))
-    db.session.commit()
     return redirect(wanted or url_for("h5.home"))
 
 
@@ -313,8 +312,8 @@ def _open_link(code: str) -> ShortLink | None:
     link, refused = links.find(code)
     if link is not None and refused is not None:
         citizen = h5.load_citizen()
-        links.note(link, "link.refused", citizen.id if citizen else None, {"reason": refused})
-        db.session.commit()
+        mobile_web.note_link(link, "link.refused", citizen.id if citizen else None,
+                             {"reason": refused})
         return None
     return link
 
@@ -322,7 +321,6 @@ def _open_link(code: str) -> ShortLink | None:
 def _land(link: ShortLink) -> ResponseReturnValue:
     """After the code (or a fresh session of the person): grant, offer WeChat, go."""
     h5.grant(link)
-    db.session.commit()
     landing = links.landing_path(link)
     h5.offer_miniprogram(links.miniprogram_link(link), landing, links.URL_LINK_DAYS)
     return redirect(landing)
@@ -337,13 +335,12 @@ def short_link(code: str) -> ResponseReturnValue:
     citizen = h5.load_citizen()
     if links.belongs_to(link, citizen) and h5.verified_recently():
         assert citizen is not None
-        links.count_open(link, citizen, "session")
+        mobile_web.count_link_open(link, citizen, "session")
         return _land(link)
     phone = links.phone_on_file(link)
     if phone is None:
         return _neutral()
-    links.note(link, "link.opened", citizen.id if citizen else None)
-    db.session.commit()
+    mobile_web.note_link(link, "link.opened", citizen.id if citizen else None)
     # The masked phone only: a link forwarded to someone else does not say whose it is.
     return render_template("h5/link.html", code=code, masked=mask_phone(phone),
                            purpose=LinkPurpose(link.purpose))
