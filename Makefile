@@ -62,6 +62,7 @@ lint: install ## ruff, mypy and ESLint
 	$(BIN)/mypy app api sandbox payments
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/check_status_assignments.py
+	$(BIN)/python scripts/check_thin_edges.py
 	cd $(MP) && npm run --silent lint
 
 test-miniprogram: install-npm

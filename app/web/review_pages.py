@@ -16,7 +16,6 @@ from flask_wtf import FlaskForm
 
 from app.cases.workflow import CaseStatus
 from app.checks import service as checks
-from app.kernel import audit
 from app.kernel.audit import ActorType, Channel
 from app.kernel.errors import DomainError, NotFound
 from app.kernel.wakeup import nudge
@@ -26,6 +25,7 @@ from app.review.models import Department, TaskStatus
 from app.staff.models import StaffRole
 from app.usecases import payments as money
 from app.usecases import review as review_decisions
+from app.usecases import staff_materials
 from app.usecases.register_case import register_case
 from app.web.admin import _describe, bp, staff_required
 
@@ -182,21 +182,7 @@ def review_reject(task_id: int) -> ResponseReturnValue:
 @bp.get("/cases/<case_number>/materials/<int:material_id>/<kind>")
 @staff_required(*CASE_READERS)
 def staff_material_file(case_number: str, material_id: int, kind: str) -> ResponseReturnValue:
-    from app.kernel.db import db
-    from app.materials import service as materials
-
-    case = desk.find_case(case_number)
-    material = materials.active_material(case, material_id)
-    if kind == "thumbnail":
-        stored = materials.stored_thumbnail(material)
-    elif kind == "file":
-        stored = materials.stored_file(material)
-        audit.record(actor_type=ActorType.STAFF, actor_id=g.staff.id, channel=Channel.ADMIN,
-                     action="material.viewed", entity_type="case", entity_id=case.case_number,
-                     after={"material_id": material.id})
-        db.session.commit()
-    else:
-        raise NotFound("未找到该材料")
+    stored = staff_materials.open_material(case_number, material_id, kind, g.staff.id)
     return send_file(io.BytesIO(stored.data), mimetype=stored.content_type,
                      download_name=stored.download_name, max_age=0)
 
