@@ -10,6 +10,10 @@ MP := miniprogram
 # Debian packages the tests need: PostgreSQL (second database), Chromium and a CJK font
 # (browser tests through Playwright; never `playwright install`).
 DEB_PACKAGES := postgresql chromium fonts-wqy-microhei
+# pytest-xdist workers per database run (`make test-sqlite PYTEST_WORKERS=0` for one
+# process); each worker has its own database (see tests/conftest.py).
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-python install-npm install-system run test lint \
@@ -68,13 +72,22 @@ lint: install ## ruff, mypy and ESLint
 test-miniprogram: install-npm
 	cd $(MP) && npm test --silent
 
-test-sqlite: install-python
-	$(BIN)/pytest -q
+test-sqlite: install-python ## Python tests on SQLite
+	$(PYTEST)
 
-test-postgres: install
-	scripts/with-postgres.sh $(BIN)/pytest -q
+test-postgres: install ## Python tests on a throw-away PostgreSQL server
+	scripts/with-postgres.sh $(PYTEST)
 
-test: install lint test-miniprogram test-sqlite test-postgres ## Run every test: lint, mini-program, Python on SQLite and PostgreSQL
+# Each stage is a make target of its own; scripts/stages.py times them and prints a table
+# at the end (and fails if any stage failed).
+SUBMAKE := $(MAKE) --no-print-directory
+test: ## Run every test: lint, mini-program, Python on SQLite and PostgreSQL; time each stage
+	@$(PYTHON) scripts/stages.py \
+	  "install=$(SUBMAKE) install" \
+	  "lint=$(SUBMAKE) lint" \
+	  "jest=$(SUBMAKE) test-miniprogram" \
+	  "pytest SQLite=$(SUBMAKE) test-sqlite" \
+	  "pytest PostgreSQL=$(SUBMAKE) test-postgres"
 
 clean: ## Remove local data (database, generated dev keys, demo accounts)
 	rm -rf var

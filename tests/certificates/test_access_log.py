@@ -4,6 +4,7 @@ write loses nothing."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -134,9 +135,20 @@ def test_a_failed_write_loses_nothing_and_the_writer_retries(
     broken = create_engine(f"sqlite:///{tmp_path / 'missing' / 'nowhere.sqlite3'}")
     monkeypatch.setattr(access_log, "RETRY_SECONDS", 0.3)
     monkeypatch.setattr(log, "_engine", broken)
+    failed = threading.Event()
+    real_flush = log.flush
+
+    def flush() -> int:
+        try:
+            return real_flush()
+        except OperationalError:
+            failed.set()
+            raise
+
+    monkeypatch.setattr(log, "flush", flush)  # the writer thread's calls included
     for _ in range(5):
         assert client.get(f"/v/{signed.payload}").status_code == 200  # answered anyway
-    time.sleep(0.4)  # the writer has tried (and failed)
+    assert failed.wait(5.0)  # the writer has tried (and failed)
     assert access_log.pending() == 5 and written(signed.id) == 0
     with pytest.raises(OperationalError):
         access_log.flush()
