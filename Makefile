@@ -61,7 +61,7 @@ migrate: install-python ## Apply database migrations
 openapi: install-python ## Write the OpenAPI document to docs/openapi.json
 	$(BIN)/flask --app wsgi openapi write --format=json docs/openapi.json
 
-lint: install ## ruff, mypy and ESLint
+lint: install ## ruff, mypy, import contracts, status and edge checks, ESLint
 	$(BIN)/ruff check .
 	$(BIN)/mypy app api sandbox payments
 	$(BIN)/lint-imports --no-cache
