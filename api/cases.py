@@ -115,7 +115,7 @@ def withdraw_case(case_number: str) -> Any:
 @blp.doc(security=BEARER)
 def get_form(case_number: str) -> Any:
     """申请表（各部分的填写内容与完整性）"""
-    return application.form_view(service.get_case_for(current_citizen().account, case_number))
+    return citizen_cases.case_form(current_citizen().account, case_number)
 
 
 @blp.route("/<case_number>/form/<section>", methods=["PUT"])
@@ -135,7 +135,7 @@ def save_form_section(section: str, case_number: str) -> Any:
     payload = request.get_json(silent=True)
     case = citizen_cases.save_form_section(identity.account, case_number, section, payload,
                                            identity.channel)
-    return application.form_view(case)
+    return citizen_cases.form_view(case)
 
 
 @blp.route("/<case_number>/applicants", methods=["POST"])

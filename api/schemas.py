@@ -8,8 +8,8 @@ from marshmallow import Schema, fields, validate
 
 from app.cases.form import SECTIONS
 from app.cases.workflow import CaseStatus
+from app.departments import Department
 from app.kernel.timeutil import as_utc
-from app.review.models import Department
 
 
 class StrictSchema(Schema):

@@ -16,6 +16,7 @@ from app.integrations.datasharing import DataSharing, make_data_sharing
 from app.integrations.ebills import EBillIssuer, make_ebill_issuer
 from app.integrations.registry import PopulationRegistry, make_population_registry
 from app.integrations.sms import SmsSender, make_sms_sender
+from app.integrations.storage import FileStorage, make_storage
 from app.integrations.wechat import WeChatApi, make_wechat_api
 from payments.gateways import make_gateways
 
@@ -52,3 +53,17 @@ def ebill_issuer() -> EBillIssuer:
 
 def courier() -> Courier:
     return cast("Courier", current_app.extensions["bdc.courier"])
+
+
+# Where files live when the settings do not say (disk under the instance directory).
+STORAGE_DEFAULTS = {"STORAGE_BACKEND": "disk", "STORAGE_DISK_ROOT": ""}
+
+
+def storage() -> FileStorage:
+    """The app's file storage (materials, certificates, e-bills), built once from its
+    settings: disk under INSTANCE_DIR/files, or S3-compatible object storage."""
+    existing: FileStorage | None = current_app.extensions.get("bdc.storage")
+    if existing is None:
+        config = {**STORAGE_DEFAULTS, **current_app.config}
+        existing = current_app.extensions["bdc.storage"] = make_storage(config)
+    return existing

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from app.accounts.models import Account
-from app.cases import form
+from app.cases import form, pdf
 from app.cases.models import Case, CaseApplicant, CaseDocument
 from app.cases.service import commit_case, get_case_for, get_or_create_unit
 from app.cases.workflow import CaseStatus
@@ -57,28 +59,21 @@ def _section_codes(case: Case) -> list[str]:
     return list(case.business_type.definition.get("form_sections", []))
 
 
-def returned_items(case: Case) -> list[dict[str, Any]]:
-    """The items the current return names (from reviews and failed checks)."""
-    from app.checks.service import returned_items_from_checks
-    from app.review.service import returned_items_from_reviews
-
-    if case.status_enum != CaseStatus.RETURNED:
-        return []
-    return returned_items_from_checks(case) + returned_items_from_reviews(case)
-
-
-def editable_sections(case: Case) -> set[str]:
+def editable_sections(case: Case, returned: Sequence[dict[str, Any]]) -> set[str]:
+    """A draft: every section; after a return: the sections ``returned`` names (the
+    return's items, app.policies.returns)."""
     if case.status_enum == CaseStatus.DRAFT:
         return set(_section_codes(case))
     if case.status_enum == CaseStatus.RETURNED:
-        return {i["code"] for i in returned_items(case) if i["kind"] == "section"}
+        return {i["code"] for i in returned if i["kind"] == "section"}
     return set()
 
 
-def _require_section_editable(case: Case, code: str) -> None:
+def _require_section_editable(case: Case, code: str,
+                              returned: Sequence[dict[str, Any]]) -> None:
     if code not in _section_codes(case) or code not in form.SECTIONS:
         raise FormSectionUnknown(section=code)
-    if code not in editable_sections(case):
+    if code not in editable_sections(case, returned):
         raise CaseNotEditable(status=case.status, section=code)
 
 
@@ -105,8 +100,9 @@ def _clear_confirmations(case: Case) -> None:
         applicant.confirmed_channel = None
 
 
-def form_view(case: Case) -> dict[str, Any]:
-    editable = editable_sections(case)
+def form_view(case: Case, editable: set[str]) -> dict[str, Any]:
+    """The form with each section's completeness; ``editable``: the sections that may
+    change now (``editable_sections``)."""
     sections = []
     for code in _section_codes(case):
         definition = form.SECTIONS[code]
@@ -124,9 +120,10 @@ def form_view(case: Case) -> dict[str, Any]:
 
 
 def save_section(account: Account, case_number: str, code: str, payload: Any,
-                 channel: str) -> Case:
+                 channel: str, *, returned: Sequence[dict[str, Any]] = ()) -> Case:
+    """Save one section; after a return, only a section ``returned`` names."""
     case = get_case_for(account, case_number)
-    _require_section_editable(case, code)
+    _require_section_editable(case, code, returned)
     if code == form.APPLICANTS_SECTION:
         raise FormSectionUnknown("申请人请通过“添加申请人”填写", section=code)
     try:
@@ -205,9 +202,9 @@ def _person_for(body: NewApplicant) -> tuple[Person, Person | None]:
 
 
 def add_applicant(account: Account, case_number: str, body: NewApplicant,
-                  channel: str) -> Case:
+                  channel: str, *, returned: Sequence[dict[str, Any]] = ()) -> Case:
     case = get_case_for(account, case_number)
-    _require_section_editable(case, form.APPLICANTS_SECTION)
+    _require_section_editable(case, form.APPLICANTS_SECTION, returned)
     role = next((r for r in case.business_type.roles if r["code"] == body.role), None)
     if role is None:
         raise ValidationFailed({"role": ["该业务不支持此申请人角色"]})
@@ -243,9 +240,9 @@ def add_applicant(account: Account, case_number: str, body: NewApplicant,
 
 
 def remove_applicant(account: Account, case_number: str, applicant_id: int,
-                     channel: str) -> Case:
+                     channel: str, *, returned: Sequence[dict[str, Any]] = ()) -> Case:
     case = get_case_for(account, case_number)
-    _require_section_editable(case, form.APPLICANTS_SECTION)
+    _require_section_editable(case, form.APPLICANTS_SECTION, returned)
     applicant = next((a for a in case.applicants if a.id == applicant_id), None)
     if applicant is None:
         raise NotFound("未找到该申请人")
@@ -326,10 +323,9 @@ def role_problems(case: Case) -> list[dict[str, str]]:
     return problems
 
 
-def readiness(case: Case) -> dict[str, Any]:
-    """What still stops the submission (all lists empty: ready)."""
-    from app.materials.service import missing_materials
-
+def readiness(case: Case, missing_materials: Sequence[Any]) -> dict[str, Any]:
+    """What still stops the submission (all lists empty: ready); ``missing_materials`` are
+    the checklist entries still without a file (app.materials.service)."""
     missing_sections = [
         code for code in _section_codes(case)
         if code != form.APPLICANTS_SECTION and form.section_problems(code, case.form_data.get(code))
@@ -340,7 +336,7 @@ def readiness(case: Case) -> dict[str, Any]:
         "missing_sections": missing_sections,
         "roles": role_problems(case),
         "missing_materials": [{"item": m.item, "name": m.name, "role": m.role,
-                               "role_label": m.role_label} for m in missing_materials(case)],
+                               "role_label": m.role_label} for m in missing_materials],
         "unconfirmed": [{"role": a.role, "role_label": case.business_type.role_label(a.role),
                          "name_masked": a.person.name_masked}
                         for a in case.applicants if a.confirmed_at is None],
@@ -351,7 +347,8 @@ def is_ready(details: dict[str, Any]) -> bool:
     return not any(details.values())
 
 
-def require_submittable(case: Case, account: Account) -> None:
+def require_submittable(case: Case, account: Account,
+                        missing_materials: Sequence[Any]) -> None:
     """Submit (or resubmit) only an editable case, as an applicant, complete and confirmed
     by everyone (app/usecases/submission.py submits)."""
     if case.status_enum not in EDITABLE:
@@ -359,7 +356,7 @@ def require_submittable(case: Case, account: Account) -> None:
     is_creator = case.created_by_account_id == account.id
     if not is_creator and not any(a.confirmer_id == account.person_id for a in case.applicants):
         raise NotAnApplicant("只有申请人可以提交办件")
-    details = readiness(case)
+    details = readiness(case, missing_materials)
     if not is_ready(details):
         raise CaseIncomplete(**details)
 
@@ -370,12 +367,8 @@ def submission_reason(case: Case) -> str:
 
 # --- the combined application form PDF ------------------------------------------------
 
-def application_document(case: Case) -> Any:
-    from flask import current_app
-
-    from app.cases import pdf
-    from app.materials.service import checklist, list_materials
-
+def application_document(case: Case, materials: list[pdf.MaterialLine]) -> Any:
+    """The combined form; ``materials`` lists the files of each checklist item present."""
     applicants = []
     for a in case.applicants:
         p = a.person
@@ -395,15 +388,6 @@ def application_document(case: Case) -> Any:
         sections.append(pdf.SectionBlock(title=definition.title, fields=[
             pdf.FieldLine(label=f.label, value=form.display_value(f, stored.get(f.name)))
             for f in definition.fields]))
-    by_key: dict[tuple[str, str], list[str]] = {}
-    for material in list_materials(case):
-        by_key.setdefault((material.item_code, material.role), []).append(material.sha256)
-    materials = [
-        pdf.MaterialLine(name=e.name, role_label=e.role_label,
-                         files=len(by_key.get((e.item, e.role), [])),
-                         sha256=by_key.get((e.item, e.role), []))
-        for e in checklist(case) if e.present
-    ]
     unit = case.unit
     return pdf.ApplicationDocument(
         case_number=case.case_number, business_type_name=case.business_type.name,
@@ -420,10 +404,8 @@ def application_form_key(case: Case, submission: int) -> str:
     return f"cases/{case.case_number}/application-{submission}.pdf"
 
 
-def render_application_form(case: Case) -> bytes:
-    from app.cases import pdf
-
-    return pdf.render_application_pdf(application_document(case))
+def render_application_form(case: Case, materials: list[pdf.MaterialLine]) -> bytes:
+    return pdf.render_application_pdf(application_document(case, materials))
 
 
 def record_application_form(case: Case, key: str, data: bytes) -> CaseDocument:
@@ -444,7 +426,7 @@ def latest_application_form(case: Case) -> CaseDocument | None:
 
 
 def read_application_form(account: Account, case_number: str) -> tuple[CaseDocument, bytes]:
-    from app.materials.service import storage
+    from app.services import storage
 
     case = get_case_for(account, case_number)
     document = latest_application_form(case)
@@ -462,8 +444,8 @@ ACTOR_LABELS = {"citizen": "申请人", "system": "系统", "staff": "工作人�
 
 def timeline(case: Case) -> list[dict[str, Any]]:
     from app.cases.workflow import CaseStatus as S
+    from app.departments import Department
     from app.kernel.audit import AuditRecord
-    from app.review.models import Department
 
     status = S.DRAFT
     entries = []

@@ -32,8 +32,8 @@ from app.kernel import audit, counters
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
 from app.kernel.timeutil import local_date, utcnow
-from app.materials.service import storage
 from app.register.service import current_entry, encumbrances_on
+from app.services import storage
 
 READY_STATUSES = (CaseStatus.REGISTERED, CaseStatus.PAID)
 MAX_RENDER_ATTEMPTS = 5

@@ -34,8 +34,8 @@ from app.kernel.db import db
 from app.kernel.errors import NotFound
 from app.kernel.timeutil import format_local, utcnow
 from app.kernel.validators import mask_id_number, mask_name
-from app.materials.service import storage
 from app.people.models import Person
+from app.services import storage
 
 VISIBLE_CASE_STATUSES = status_cache.VISIBLE_CASE_STATUSES
 ACCESSOR_LABELS = {"owner": "本人", "public": "扫码核验", "staff": "登记机构工作人员"}

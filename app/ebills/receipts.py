@@ -29,11 +29,11 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Account
 from app.cases.models import Case
+from app.departments import Department
 from app.ebills.models import EBill, EBillKind, EBillStatus
 from app.ebills.service import read_pdf
 from app.kernel.db import db
 from app.kernel.errors import NotFound
-from app.review.models import Department
 from payments.models import OrderStatus, PaymentOrder, Refund, RefundStatus
 
 PAYMENT_RECEIPT = "payment_receipt"

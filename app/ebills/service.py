@@ -48,11 +48,10 @@ from app.integrations.ebills import (
     IssuedBill,
     IssuerError,
 )
+from app.integrations.storage import StorageError
 from app.kernel.db import db
 from app.kernel.timeutil import as_utc, utcnow
-from app.materials.service import storage
-from app.materials.storage import StorageError
-from app.services import ebill_issuer
+from app.services import ebill_issuer, storage
 from payments.models import OrderStatus, PaymentOrder
 
 logger = logging.getLogger(__name__)

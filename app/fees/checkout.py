@@ -18,13 +18,13 @@ from app.accounts.models import Account
 from app.cases.models import Case
 from app.cases.service import get_case_for
 from app.cases.workflow import CaseStatus, can_move
+from app.departments import Department
 from app.fees import service as fees
 from app.kernel import audit
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
 from app.kernel.errors import NotFound, ValidationFailed
 from app.kernel.timeutil import SHANGHAI
-from app.review.models import Department
 from payments import service as payments
 from payments.gateways.base import Gateway
 from payments.models import OrderStatus, PaymentOrder, Refund, RefundStatus

@@ -27,10 +27,10 @@ from sqlalchemy import select
 
 from app.cases.form import PAPER_FORMS
 from app.cases.models import Case
+from app.departments import Department
 from app.fees.models import CaseFee
 from app.kernel.db import db
 from app.kernel.timeutil import utcnow
-from app.review.models import Department
 
 FEE_ITEMS_FILE = Path(__file__).with_name("fee_items.json")
 # Who pays the registration fee, per business type (the right holder, or the bank).

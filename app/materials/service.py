@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -29,14 +30,12 @@ from app.materials.errors import (
     MaterialTooLarge,
 )
 from app.materials.models import MATERIAL_STATES, CaseMaterial, MaterialStatus
-from app.materials.storage import FileStorage, make_storage
+from app.services import storage
 
 EDITABLE_STATUSES = frozenset({CaseStatus.DRAFT, CaseStatus.RETURNED})
 
 # Settings read here; their defaults when the settings file does not define them.
 DEFAULT_SETTINGS: dict[str, Any] = {
-    "STORAGE_BACKEND": "disk",
-    "STORAGE_DISK_ROOT": "",  # empty: <INSTANCE_DIR>/files
     "MATERIAL_MAX_BYTES": 10 * 1024 * 1024,
     "MATERIAL_MAX_DIMENSION": 4000,
     "MATERIAL_MAX_PIXELS": 50_000_000,
@@ -45,15 +44,6 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 def setting(key: str) -> Any:
     return current_app.config.get(key, DEFAULT_SETTINGS[key])
-
-
-def storage() -> FileStorage:
-    """The app's storage backend, built once from its settings."""
-    existing: FileStorage | None = current_app.extensions.get("materials.storage")
-    if existing is None:
-        config = {**DEFAULT_SETTINGS, **current_app.config}
-        existing = current_app.extensions["materials.storage"] = make_storage(config)
-    return existing
 
 
 def _editable_case(account: Account, case_number: str) -> Case:
@@ -66,13 +56,12 @@ def _editable_case(account: Account, case_number: str) -> Case:
     return case
 
 
-def _require_returned_item(case: Case, item: str, role: str) -> None:
-    """After a return, only the materials the return names may change."""
+def _require_returned_item(case: Case, item: str, role: str,
+                           returned: Sequence[dict[str, Any]]) -> None:
+    """After a return, only the materials the return names (``returned``) may change."""
     if case.status_enum != CaseStatus.RETURNED:
         return
-    from app.cases.application import returned_items
-
-    named = {(i["code"], i.get("role")) for i in returned_items(case) if i["kind"] == "material"}
+    named = {(i["code"], i.get("role")) for i in returned if i["kind"] == "material"}
     if (item, role) not in named:
         raise CaseNotEditable("退回补正时只能修改被退回的材料", item=item, role=role)
 
@@ -116,11 +105,12 @@ def upload(
     stream: IO[bytes],
     channel: str,
     replaces: int | None = None,
+    returned: Sequence[dict[str, Any]] = (),
 ) -> CaseMaterial:
     """Check, clean and store one file for a checklist item; audited; one transaction."""
     case = _editable_case(account, case_number)
     _checklist_item(case, item, role)
-    _require_returned_item(case, item, role)
+    _require_returned_item(case, item, role, returned)
     replaced = _get_active(case, replaces) if replaces is not None else None
     data = _read_limited(stream, setting("MATERIAL_MAX_BYTES"))
 
@@ -211,11 +201,12 @@ def _change_status(
     )
 
 
-def withdraw(account: Account, case_number: str, material_id: int, channel: str) -> None:
+def withdraw(account: Account, case_number: str, material_id: int, channel: str, *,
+             returned: Sequence[dict[str, Any]] = ()) -> None:
     """Take a file off an editable case; the stored file stays for the audit trail."""
     case = _editable_case(account, case_number)
     material = _get_active(case, material_id)
-    _require_returned_item(case, material.item_code, material.role)
+    _require_returned_item(case, material.item_code, material.role, returned)
     _change_status(material, MaterialStatus.WITHDRAWN, account, channel)
     db.session.commit()
 

@@ -11,9 +11,11 @@ account already linked to another Person, is refused (IDENTITY_MISMATCH), never 
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Protocol
+
 from sqlalchemy import select
 
-from app.accounts.models import Account
 from app.kernel import audit, crypto, validators
 from app.kernel.audit import ActorType
 from app.kernel.db import db
@@ -84,8 +86,19 @@ def register_legal_person(
     return person
 
 
+class BindableAccount(Protocol):
+    """The login being bound (app.accounts.models.Account; accounts stand above people)."""
+
+    id: int
+    person_id: int | None
+    identity_verified_at: datetime | None
+    identity_verified_by: str | None
+    phone: str | None
+    phone_hash: str | None
+
+
 def bind_verified_identity(
-    account: Account, name: str, id_number: str, *, method: str, channel: str
+    account: BindableAccount, name: str, id_number: str, *, method: str, channel: str
 ) -> Person:
     """Link an account to the Person its verified identity names (the merge rule)."""
     person = register_natural_person(name, id_number)

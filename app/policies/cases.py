@@ -35,6 +35,7 @@ from app.fees.service import current_fees
 from app.kernel.db import db
 from app.kernel.errors import Forbidden
 from app.materials.models import CaseMaterial
+from app.policies import returns
 from payments.models import PaymentOrder
 
 
@@ -155,13 +156,6 @@ def case_payable(case: Case) -> bool:
     return checkout.payable(case) and any(f.amount_fen > 0 for f in current_fees(case))
 
 
-def materials_open(case: Case) -> bool:
-    """Materials may change: a draft, or a return that names a material."""
-    if case.status_enum == CaseStatus.DRAFT:
-        return True
-    return any(i["kind"] == "material" for i in application.returned_items(case))
-
-
 def _unconfirmed_own_part(case: Case, party: Party) -> bool:
     if case.status_enum not in application.EDITABLE:
         return False
@@ -229,10 +223,10 @@ RULES: dict[CaseAction, Rule] = {
     CaseAction.EDIT: Rule(
         "申请提交人", _filer,
         "草稿；退回补正且补正事项含申请表内容",
-        lambda c, p: bool(application.editable_sections(c))),
+        lambda c, p: bool(returns.editable_sections(c))),
     CaseAction.UPLOAD_MATERIALS: Rule(
         "申请提交人（各方材料）；其他申请人、经办人（本人角色的材料）", _any_party,
-        "草稿；退回补正且补正事项含材料", lambda c, p: materials_open(c)),
+        "草稿；退回补正且补正事项含材料", lambda c, p: returns.materials_open(c)),
     CaseAction.CONFIRM: Rule(
         "每名申请人（或单位申请人的经办人）确认本人部分", _any_party,
         "草稿或退回补正，本人部分尚未确认", _unconfirmed_own_part),

@@ -15,12 +15,13 @@ from app.cases.models import Case
 from app.cases.service import transition
 from app.cases.workflow import CaseStatus, can_move
 from app.checks import service as checks
+from app.departments import Department
 from app.fees import service as fees
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
 from app.kernel.errors import CaseStateConflict, NotFound, ValidationFailed
 from app.review import service as review
-from app.review.models import Department, TaskStatus
+from app.review.models import TaskStatus
 from app.staff.service import StaffIdentity
 from app.workdays.service import review_clock
 

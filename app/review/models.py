@@ -9,20 +9,10 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.departments import Department
 from app.kernel.db import Model, UTCDateTime
 from app.kernel.states import StateMachine
 from app.kernel.timeutil import utcnow
-
-
-class Department(enum.StrEnum):
-    REGISTRATION = "registration"
-    HOUSING = "housing"
-    TAX = "tax"
-
-    @property
-    def label(self) -> str:
-        return {"registration": "不动产登记中心", "housing": "住房和城乡建设局",
-                "tax": "税务局"}[self.value]
 
 
 class TaskStatus(enum.StrEnum):

@@ -29,6 +29,7 @@ from app.accounts.models import Account
 from app.cases import application
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
+from app.departments import Department
 from app.kernel import audit
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
@@ -44,7 +45,6 @@ from app.kernel.errors import (
 from app.kernel.timeutil import local_date, utcnow
 from app.review.models import (
     TASK_STATES,
-    Department,
     ReviewNote,
     ReviewTask,
     TaskStatus,

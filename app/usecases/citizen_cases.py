@@ -28,6 +28,7 @@ from app.materials import service as materials
 from app.materials.models import CaseMaterial
 from app.materials.service import StoredFile
 from app.policies import cases as policy
+from app.policies import returns
 from app.policies.cases import CaseAction, Party
 from app.review.service import citizen_review, latest_tasks
 from app.usecases import cases as case_actions
@@ -93,7 +94,7 @@ def detail(case: Case, party: Party) -> dict[str, Any]:
         ],
         "timeline": application.timeline(case),
         "allowed_actions": actions,
-        "returned_items": application.returned_items(case),
+        "returned_items": returns.returned_items(case),
         "checks": citizen_checks(case) if case.submission_count else [],
         "review": citizen_review(case),
         "due_at": due_at,
@@ -119,23 +120,34 @@ def _require(account: Account, case_number: str, action: CaseAction) -> OnCase:
     return found
 
 
+def form_view(case: Case) -> dict[str, Any]:
+    return application.form_view(case, returns.editable_sections(case))
+
+
+def case_form(account: Account, case_number: str) -> dict[str, Any]:
+    return form_view(on_case(account, case_number).case)
+
+
 def save_form_section(account: Account, case_number: str, section: str, payload: Any,
                       channel: str) -> Case:
-    _require(account, case_number, CaseAction.EDIT)
-    return application.save_section(account, case_number, section, payload, channel)
+    found = _require(account, case_number, CaseAction.EDIT)
+    return application.save_section(account, case_number, section, payload, channel,
+                                    returned=returns.returned_items(found.case))
 
 
 def add_applicant(account: Account, case_number: str, body: application.NewApplicant,
                   channel: str) -> OnCase:
-    _require(account, case_number, CaseAction.EDIT)
-    case = application.add_applicant(account, case_number, body, channel)
+    found = _require(account, case_number, CaseAction.EDIT)
+    case = application.add_applicant(account, case_number, body, channel,
+                                     returned=returns.returned_items(found.case))
     return on_case(account, case.case_number)
 
 
 def remove_applicant(account: Account, case_number: str, applicant_id: int,
                      channel: str) -> OnCase:
-    _require(account, case_number, CaseAction.EDIT)
-    case = application.remove_applicant(account, case_number, applicant_id, channel)
+    found = _require(account, case_number, CaseAction.EDIT)
+    case = application.remove_applicant(account, case_number, applicant_id, channel,
+                                        returned=returns.returned_items(found.case))
     return on_case(account, case.case_number)
 
 
@@ -168,7 +180,8 @@ def upload_material(account: Account, case_number: str, *, item: str, role: str,
     if replaces is not None:
         _visible_material(found, replaces)
     return materials.upload(account, case_number, item=item, role=role, filename=filename,
-                            stream=stream, channel=channel, replaces=replaces)
+                            stream=stream, channel=channel, replaces=replaces,
+                            returned=returns.returned_items(found.case))
 
 
 def _visible_material(found: OnCase, material_id: int) -> CaseMaterial:
@@ -183,7 +196,8 @@ def withdraw_material(account: Account, case_number: str, material_id: int,
     found = _require(account, case_number, CaseAction.UPLOAD_MATERIALS)
     material = _visible_material(found, material_id)
     policy.require_material_upload(found.party, material.role)
-    materials.withdraw(account, case_number, material_id, channel)
+    materials.withdraw(account, case_number, material_id, channel,
+                       returned=returns.returned_items(found.case))
 
 
 def read_material_file(account: Account, case_number: str, material_id: int) -> StoredFile:

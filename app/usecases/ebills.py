@@ -23,7 +23,7 @@ from app.ebills import service as ebills
 from app.ebills.models import EBill
 from app.kernel.db import db
 from app.kernel.timeutil import utcnow
-from app.materials.service import storage
+from app.services import storage
 from payments.models import PaymentOrder
 
 logger = logging.getLogger(__name__)

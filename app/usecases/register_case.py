@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.cases.service import transition
 from app.cases.workflow import CaseStatus, can_move
 from app.certificates.lifecycle import named_mortgage, revoke_for_discharge
+from app.departments import Department
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
 from app.kernel.errors import CaseStateConflict, Conflict
@@ -21,7 +22,6 @@ from app.notifications import service as notifications
 from app.register import from_case
 from app.review import desk
 from app.review import service as review
-from app.review.models import Department
 from app.staff.service import StaffIdentity
 
 

@@ -29,7 +29,15 @@ def init_web(app: Flask) -> None:
     from app.kernel.timeutil import format_local
 
     app.jinja_env.filters["local_time"] = format_local
-    from app.web.admin import bp as admin_bp
+    from app.web import (  # noqa: F401  (the staff pages' routes)
+        admin,
+        certificate_pages,
+        delivery_pages,
+        finance_pages,
+        notification_pages,
+        review_pages,
+    )
+    from app.web.staff_pages import bp as admin_bp
     from app.web.verify_pages import bp as verify_bp
 
     app.register_blueprint(admin_bp)

@@ -21,8 +21,7 @@ from app.kernel.validators import mask_id_number, mask_name
 from app.staff.models import StaffRole
 from app.usecases.certificate_desk import open_certificate
 from app.usecases.correct_certificate import answer_correction
-from app.web.admin import _describe, bp, staff_required
-from app.web.review_pages import CsrfForm
+from app.web.staff_pages import CsrfForm, _describe, bp, staff_required
 
 DESK = (StaffRole.HELPDESK, StaffRole.SUPERVISOR)
 

@@ -14,7 +14,7 @@ from app.deliveries import service
 from app.kernel.errors import DomainError
 from app.staff.models import StaffRole
 from app.usecases.deliveries import hand_over_at_window
-from app.web.admin import bp, staff_required
+from app.web.staff_pages import bp, staff_required
 
 DESK_ROLES = (StaffRole.HELPDESK, StaffRole.SUPERVISOR)
 

@@ -16,8 +16,7 @@ from app.fees.service import yuan
 from app.kernel.timeutil import local_date
 from app.staff.models import StaffRole
 from app.usecases.reconciliation import reconcile
-from app.web.admin import bp, staff_required
-from app.web.review_pages import CsrfForm
+from app.web.staff_pages import CsrfForm, bp, staff_required
 
 
 def _day(value: str | None) -> date | None:

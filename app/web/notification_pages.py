@@ -11,8 +11,7 @@ from app.notifications import service
 from app.notifications.models import OutboxStatus
 from app.staff.models import StaffRole
 from app.usecases.notices import resend_notice
-from app.web.admin import bp, staff_required
-from app.web.review_pages import CsrfForm
+from app.web.staff_pages import CsrfForm, bp, staff_required
 
 DESK_ROLES = (StaffRole.HELPDESK, StaffRole.SUPERVISOR)
 

@@ -12,22 +12,22 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
-from flask_wtf import FlaskForm
 
 from app.cases.workflow import CaseStatus
 from app.checks import service as checks
+from app.departments import Department
 from app.kernel.audit import ActorType, Channel
 from app.kernel.errors import DomainError, NotFound
 from app.kernel.wakeup import nudge
 from app.notifications import service as notifications
 from app.review import desk, service
-from app.review.models import Department, TaskStatus
+from app.review.models import TaskStatus
 from app.staff.models import StaffRole
 from app.usecases import payments as money
 from app.usecases import review as review_decisions
 from app.usecases import staff_materials
 from app.usecases.register_case import register_case
-from app.web.admin import _describe, bp, staff_required
+from app.web.staff_pages import CsrfForm, _describe, bp, staff_required
 
 REVIEWERS = (StaffRole.REGISTRATION_REVIEWER, StaffRole.HOUSING_REVIEWER,
              StaffRole.TAX_REVIEWER)
@@ -35,10 +35,6 @@ CASE_READERS = (*REVIEWERS, StaffRole.HELPDESK, StaffRole.SUPERVISOR)
 DESK_ROLES = (StaffRole.HELPDESK, StaffRole.SUPERVISOR)
 STATUS_FILTERS = [("active", "待办（未认领与审核中）"), ("open", "未认领"), ("mine", "我认领的"),
                   ("done", "已处理")]
-
-
-class CsrfForm(FlaskForm):
-    """Only the CSRF token; the fields are read from request.form."""
 
 
 def _act(action: Any, success: str) -> None:
@@ -191,7 +187,7 @@ def staff_material_file(case_number: str, material_id: int, kind: str) -> Respon
 @staff_required(*CASE_READERS)
 def staff_application_pdf(case_number: str) -> ResponseReturnValue:
     from app.cases.application import latest_application_form
-    from app.materials.service import storage
+    from app.services import storage
 
     case = desk.find_case(case_number)
     document = latest_application_form(case)

@@ -22,7 +22,7 @@ from app.ebills.models import EBill
 from app.integrations.ebills import make_ebill_issuer
 from app.kernel.db import db
 from app.kernel.timeutil import utcnow
-from app.materials.service import storage
+from app.services import storage
 from app.usecases.ebills import issue_due, issue_for_order
 from app.usecases.payments import send_approved_refunds
 from payments.models import PaymentOrder

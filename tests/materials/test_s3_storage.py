@@ -24,8 +24,7 @@ import requests
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from app.kernel.settings import SettingsError, load_settings
-from app.materials.storage import (
+from app.integrations.storage import (
     MAGIC,
     EncryptedStorage,
     FileCorrupt,
@@ -37,6 +36,7 @@ from app.materials.storage import (
     StorageUnavailable,
     make_storage,
 )
+from app.kernel.settings import SettingsError, load_settings
 from tests.helpers import bearer, wechat_login
 from tests.materials import files
 from tests.materials.test_materials_api import fetch, new_case, upload

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.kernel.settings import SettingsError
-from app.materials.storage import (
+from app.integrations.storage import (
     MAGIC,
     DiskStorage,
     EncryptedStorage,
@@ -21,6 +20,7 @@ from app.materials.storage import (
     derive_file_key,
     make_storage,
 )
+from app.kernel.settings import SettingsError
 
 DATA_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
 MARKER = b"ID-CARD-PHOTO-\xe5\xbc\xa0\xe4\xb8\x89-440402199001010018"
@@ -213,7 +213,7 @@ def test_files_from_the_registry_are_readable_by_the_next_instance(tmp_path):
 
 
 def test_the_app_stores_materials_encrypted(app, instance_dir):
-    from app.materials.service import storage
+    from app.services import storage
 
     files = storage()
     assert isinstance(files, EncryptedStorage)

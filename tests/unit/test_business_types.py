@@ -10,7 +10,7 @@ import pytest
 from app.cases import form
 from app.cases.service import BUSINESS_TYPES_FILE
 from app.cases.workflow import StepOrder
-from app.review.models import Department
+from app.departments import Department
 
 TYPES = json.loads(BUSINESS_TYPES_FILE.read_text(encoding="utf-8"))
 
