@@ -28,7 +28,7 @@ from app.certificates.models import Certificate, CertificateHolder
 from app.fees.models import CaseFee
 from app.kernel.db import db
 from app.policies.cases import HOLDER_ROLES
-from tests.links.support import log_in_h5, someone, text
+from tests.app.links.support import log_in_h5, someone, text
 
 FIXTURE = Path(__file__).resolve().parents[2] / "miniprogram/tests/fixtures/case-actions.json"
 WANG = ("13800000003", "王五", "440402199205050034")

@@ -23,11 +23,11 @@ from app.kernel.db import db
 from app.kernel.timeutil import utcnow
 from app.links import service as links
 from app.links.models import ShortLink
-from tests.application import conftest as application
-from tests.application.flow import Citizen, Reviewer, case_row, flashes
-from tests.application.test_payment_flow import _assessed
-from tests.h5.conftest import FAST_OTP
-from tests.links.support import ZHANG, case_of, last_code, someone
+from tests import flow_fixtures as application
+from tests.app.fees.test_payment_flow import _assessed
+from tests.app.links.support import ZHANG, case_of, last_code, someone
+from tests.app.web.h5.conftest import FAST_OTP
+from tests.flow import Citizen, Reviewer, case_row, flashes
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ import pytest
 
 from app.review.models import TaskStatus
 from app.staff.models import StaffRole
-from tests.admin.factories import make_staff
-from tests.application.flow import (
+from tests.app.staff.factories import make_staff
+from tests.flow import (
     citizen_by_sms,
     citizen_by_wechat,
     fill_resale,

@@ -1,5 +1,6 @@
 """A sandbox served on 127.0.0.1 for the whole session, emptied before each test,
-and the platform's real WeChat, SMS and population registry clients pointed at it."""
+and the platform's real WeChat, SMS and population registry clients pointed at it
+(tests/app/integrations uses them too); the WeChat Pay sandbox of tests/payments."""
 
 from __future__ import annotations
 
@@ -14,6 +15,22 @@ from app.integrations.wechat import WechatpyApi, make_wechat_api
 from sandbox.testing import RunningSandbox, platform_settings_for, sandbox_settings, start_sandbox
 from tests import helpers
 from tests.helpers import FakeUpstream
+from tests.payments.conftest import (  # noqa: F401 - the sandbox's WeChat Pay tests
+    fake_wechat,
+    wechatpay,
+    wx_clock,
+    wx_delivered,
+    wx_gateway,
+    wx_hmac_gateway,
+    wx_openid,
+    wx_order,
+    wx_paid,
+    wx_receiver,
+    wx_results,
+    wx_running_sandbox,
+    wx_sandbox,
+    wx_unreachable_url,
+)
 
 
 @pytest.fixture(scope="session")

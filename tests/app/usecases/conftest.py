@@ -1,3 +1,3 @@
 """The one-window application's fixtures (citizens with verified identities)."""
 
-from tests.application.conftest import _clean_sandbox, app, buyer, seller  # noqa: F401
+from tests.flow_fixtures import _clean_sandbox, app, buyer, seller  # noqa: F401

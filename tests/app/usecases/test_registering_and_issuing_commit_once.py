@@ -32,7 +32,7 @@ from app.review import desk
 from app.staff.models import StaffRole
 from app.staff.service import StaffIdentity
 from app.usecases import issue_certificate, register_case
-from tests.admin.factories import make_staff
+from tests.app.staff.factories import make_staff
 
 UNIT = "440402003001GB00012F00010203"
 SYSTEM = {"actor_type": "system", "actor_id": "test", "channel": "system"}

@@ -19,7 +19,7 @@ from app.kernel.db import db
 from app.notifications.models import OutboxMessage
 from app.usecases import checks as checks_usecase
 from app.usecases import submission
-from tests.application.flow import Citizen, case_row, fill_resale, legacy_owner
+from tests.flow import Citizen, case_row, fill_resale, legacy_owner
 
 UNIT = "440402003001GB00012F00010203"
 
