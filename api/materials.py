@@ -72,11 +72,14 @@ class ChecklistEntrySchema(StrictSchema):
     required = fields.Boolean()
     present = fields.Boolean()
     material_ids = fields.List(fields.Integer())
+    may_upload = fields.Boolean(metadata={
+        "description": "您现在可以上传、替换或撤回这一项的文件"})
 
 
 class CaseMaterialsSchema(StrictSchema):
     case_number = fields.String()
-    editable = fields.Boolean()
+    editable = fields.Boolean(metadata={"description": "您现在可以修改材料"})
+    locked_notice = fields.String(metadata={"description": "不能修改时向您说明的原因"})
     complete = fields.Boolean(metadata={"description": "必需材料是否齐全"})
     materials = fields.List(fields.Nested(MaterialSchema))
     checklist = fields.List(fields.Nested(ChecklistEntrySchema))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -280,6 +281,18 @@ def require(case: Case, party: Party, action: CaseAction) -> None:
 def may_upload_material(party: Party, role: str) -> bool:
     """The filer adds every party's documents; anyone else only their own role's."""
     return party.is_filer or role in party.applicant_roles
+
+
+def may_change_material(case: Case, party: Party, item: str, role: str,
+                        returned: list[dict[str, Any]]) -> bool:
+    """Whether this party may upload, replace or withdraw a file of this checklist entry
+    now: their role's (or the filer's), and after a return only an entry it names."""
+    if not may_upload_material(party, role):
+        return False
+    if case.status_enum != CaseStatus.RETURNED:
+        return True
+    return any(i["kind"] == "material" and i["code"] == item and i.get("role") in (None, role)
+               for i in returned)
 
 
 def may_see_material(material: CaseMaterial, party: Party) -> bool:

@@ -8,7 +8,7 @@ come from the same table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import IO, Any
 
 from flask import url_for
@@ -217,6 +217,16 @@ def materials_view(account: Account, case_number: str) -> dict[str, Any]:
     view = materials.case_materials_view(account, case_number)
     view["materials"] = [m for m in view["materials"]
                          if policy.may_see_material(m, found.party)]
+    returned = returns.returned_items(found.case)
+    view["editable"] = policy.may(found.case, found.party, CaseAction.UPLOAD_MATERIALS)
+    view["locked_notice"] = "" if view["editable"] else (
+        "本次退回无需补正材料，以下材料仅供查看"
+        if found.case.status_enum == CaseStatus.RETURNED else "办件当前状态不能修改材料，仅供查看")
+    view["checklist"] = [
+        {**asdict(entry), "present": entry.present,
+         "may_upload": view["editable"] and policy.may_change_material(
+             found.case, found.party, entry.item, entry.role, returned)}
+        for entry in view["checklist"]]
     return view
 
 

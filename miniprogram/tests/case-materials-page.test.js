@@ -21,22 +21,22 @@ function material(id, overrides = {}) {
   };
 }
 
-function entry(item, name, role, roleLabel, required, ids = []) {
-  return { item, name, role, role_label: roleLabel, required, material_ids: ids, present: ids.length > 0 };
+function entry(item, name, role, roleLabel, required, ids = [], mayUpload = true) {
+  return { item, name, role, role_label: roleLabel, required, material_ids: ids, present: ids.length > 0, may_upload: mayUpload };
 }
 
-// `editable` is the materials view's own flag (true for drafts and all returned
-// cases); the page goes by the detail's materials_editable instead.
-function view({ materials = [material(5)], editable = true } = {}) {
+// The server decides: `editable` for the whole view, `may_upload` per entry
+// (`mayUpload(item, role)`), and the notice shown when nothing may change.
+function view({ materials = [material(5)], editable = true, mayUpload = () => editable, lockedNotice = '' } = {}) {
   const ids = (item, role) => materials.filter((m) => m.item === item && m.role === role).map((m) => m.id);
   const checklist = [
-    entry('identity_document', '身份证明', 'seller', '出卖人', true, ids('identity_document', 'seller')),
-    entry('identity_document', '身份证明', 'buyer', '买受人', true, ids('identity_document', 'buyer')),
-    entry('sale_contract', '存量房买卖合同', 'buyer', '买受人', true, ids('sale_contract', 'buyer')),
-    entry('marriage_proof', '婚姻状况证明', 'seller', '出卖人', false, ids('marriage_proof', 'seller')),
-  ];
+    ['identity_document', '身份证明', 'seller', '出卖人', true],
+    ['identity_document', '身份证明', 'buyer', '买受人', true],
+    ['sale_contract', '存量房买卖合同', 'buyer', '买受人', true],
+    ['marriage_proof', '婚姻状况证明', 'seller', '出卖人', false],
+  ].map(([item, name, role, label, required]) => entry(item, name, role, label, required, ids(item, role), mayUpload(item, role)));
   const missing = checklist.filter((e) => e.required && !e.present);
-  return { case_number: CASE_NUMBER, editable, materials, checklist, missing, complete: missing.length === 0 };
+  return { case_number: CASE_NUMBER, editable, locked_notice: lockedNotice, materials, checklist, missing, complete: missing.length === 0 };
 }
 
 function server({ materials = () => ({ data: view() }), detail = caseDetail(), routes = {} } = {}) {
@@ -232,10 +232,10 @@ test('withdrawing a file asks first, then refreshes', async () => {
 test('returned materials are highlighted with their reason; only they can be changed', async () => {
   loggedIn();
   server({
+    materials: () => ({ data: view({ mayUpload: (item, role) => item === 'identity_document' && role === 'seller' }) }),
     detail: caseDetail({
       status: 'returned',
-      allowed_actions: ['edit', 'submit', 'withdraw'],
-      materials_editable: true,
+      allowed_actions: ['edit', 'upload_materials', 'submit', 'withdraw'],
       returned_items: [
         { kind: 'material', code: 'identity_document', name: '身份证明', role: 'seller', role_label: '出卖人', reason: '身份证照片模糊', department_label: '不动产登记中心' },
         { kind: 'section', code: 'transaction', name: '交易信息', role: null, role_label: null, reason: '价格有误', department_label: '税务局' },
@@ -263,8 +263,8 @@ test('returned materials are highlighted with their reason; only they can be cha
 test('a case under review shows its materials without upload or withdraw', async () => {
   loggedIn();
   server({
-    materials: () => ({ data: view({ editable: false }) }),
-    detail: caseDetail({ status: 'under_review', status_label: '审核中', allowed_actions: [], materials_editable: false }),
+    materials: () => ({ data: view({ editable: false, lockedNotice: '办件当前状态不能修改材料，仅供查看' }) }),
+    detail: caseDetail({ status: 'under_review', status_label: '审核中', allowed_actions: [] }),
   });
   fakeDownloads();
 
@@ -276,15 +276,13 @@ test('a case under review shows its materials without upload or withdraw', async
   expect(page.querySelector('.file__withdraw')).toBeUndefined();
 });
 
-test('a case returned for its form only: materials_editable is false, so the materials are read-only', async () => {
+test('a case returned for its form only: the server says nothing may change, so the materials are read-only', async () => {
   loggedIn();
   server({
-    // The materials view still calls a returned case editable; the detail decides.
-    materials: () => ({ data: view({ editable: true }) }),
+    materials: () => ({ data: view({ editable: false, lockedNotice: '本次退回无需补正材料，以下材料仅供查看' }) }),
     detail: caseDetail({
       status: 'returned',
       allowed_actions: ['edit', 'submit', 'withdraw'],
-      materials_editable: false,
       returned_items: [
         { kind: 'section', code: 'transaction', name: '交易信息', role: null, role_label: null, reason: '价格有误', department_label: '税务局' },
       ],

@@ -64,17 +64,15 @@ function presentFile(material) {
   };
 }
 
-// `detail.materials_editable` says whether files may be uploaded, replaced or
-// withdrawn at all (a draft, or a case returned with materials among its
-// returned items). After a return only the returned entries may change.
+// The server decides which entries this citizen may change now
+// (`may_upload`: their own role's, and after a return only the returned ones);
+// the case detail only adds the return's reasons.
 function presentEntries(view, detail) {
   const materials = {};
   (view.materials || []).forEach((material) => {
     materials[material.id] = material;
   });
   const returnedItems = detail.returned_items || [];
-  const editable = Boolean(detail.materials_editable);
-  const returned = detail.status === 'returned';
   return (view.checklist || []).map((entry) => {
     const returnedReason = returnedReasonFor(returnedItems, entry.item, entry.role);
     return {
@@ -89,18 +87,12 @@ function presentEntries(view, detail) {
         .filter((id) => materials[id])
         .map((id) => presentFile(materials[id])),
       returnedReason,
-      editable: editable && (!returned || Boolean(returnedReason)),
+      editable: Boolean(entry.may_upload),
       error: '',
       uploading: false,
       progress: 0,
     };
   });
-}
-
-function lockedNotice(detail) {
-  if (detail.materials_editable) return '';
-  if (detail.status === 'returned') return '本次退回无需补正材料，以下材料仅供查看';
-  return '办件当前状态不能修改材料，仅供查看';
 }
 
 Page({
@@ -130,7 +122,7 @@ Page({
     missing() {
       return this.caseNumber ? '' : '缺少办件编号';
     },
-    // The detail says whether materials may change, and what was returned.
+    // The view says what may change; the detail, what was returned and why.
     fetch() {
       return Promise.all([listMaterials(this.caseNumber), getCase(this.caseNumber)]);
     },
@@ -138,8 +130,8 @@ Page({
       const entries = presentEntries(view, detail);
       const returnedItems = detail.returned_items || [];
       return {
-        editable: Boolean(detail.materials_editable),
-        lockedNotice: lockedNotice(detail),
+        editable: Boolean(view.editable),
+        lockedNotice: view.editable ? '' : view.locked_notice || '',
         complete: Boolean(view.complete),
         missingCount: (view.missing || []).length,
         returnedCount: entries.filter((entry) => entry.returnedReason).length,

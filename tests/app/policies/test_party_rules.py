@@ -95,7 +95,11 @@ def test_one_partys_personal_documents_are_not_shown_to_the_other(
     assert seller.client.delete(f"/api/cases/{number}/materials/{buyers_id['id']}",
                                 headers=seller.headers).status_code == 404
 
+    # What each may change is the server's answer, entry by entry.
+    assert {(e["role"], e["may_upload"]) for e in seen_by_seller["checklist"]} == {
+        ("buyer", False), ("seller", True)}
     seen_by_buyer = buyer.get(f"/api/cases/{number}/materials").get_json()
+    assert all(e["may_upload"] for e in seen_by_buyer["checklist"])
     names = {m["original_filename"] for m in seen_by_buyer["materials"]}
     assert "张三身份证440402198801010018_13800000001.png" in names
     assert buyer.get(f"/api/cases/{number}/materials/{buyers_id['id']}/file").status_code == 200
