@@ -133,9 +133,8 @@ def save_form_section(section: str, case_number: str) -> Any:
     """保存申请表的一个部分（整部分提交，服务器校验后保存为草稿）"""
     identity = current_citizen()
     payload = request.get_json(silent=True)
-    case = citizen_cases.save_form_section(identity.account, case_number, section, payload,
+    return citizen_cases.save_form_section(identity.account, case_number, section, payload,
                                            identity.channel)
-    return citizen_cases.form_view(case)
 
 
 @blp.route("/<case_number>/applicants", methods=["POST"])

@@ -194,6 +194,7 @@ class CaseFormSchema(StrictSchema):
     case_number = fields.String()
     editable = fields.Boolean()
     editable_sections = fields.List(fields.String())
+    notice = fields.String(metadata={"description": "不能修改时向您说明的原因"})
     sections = fields.List(fields.Nested(FormSectionStateSchema))
 
 

@@ -120,19 +120,35 @@ def _require(account: Account, case_number: str, action: CaseAction) -> OnCase:
     return found
 
 
-def form_view(case: Case) -> dict[str, Any]:
-    return application.form_view(case, returns.editable_sections(case))
+def form_view(case: Case, party: Party) -> dict[str, Any]:
+    """The form as this party sees it: which sections they may change now, and a notice
+    that says why the rest may not."""
+    may_edit = policy.may(case, party, CaseAction.EDIT)
+    editable = returns.editable_sections(case) if may_edit else set()
+    view = application.form_view(case, editable)
+    if case.status_enum == CaseStatus.RETURNED and party.is_filer:
+        view["notice"] = ("办件已退回，请修改退回的内容后重新提交；其他内容不能修改。" if editable
+                          else "办件已退回，申请表无需修改；请按退回原因补正材料后重新提交。")
+    elif not editable and case.status_enum in application.EDITABLE:
+        view["notice"] = "申请表由申请提交人填写，您可以查看并确认本人的部分。"
+    elif not editable:
+        view["notice"] = "办件当前状态不能修改，以下内容仅供查看。"
+    else:
+        view["notice"] = ""
+    return view
 
 
 def case_form(account: Account, case_number: str) -> dict[str, Any]:
-    return form_view(on_case(account, case_number).case)
+    found = on_case(account, case_number)
+    return form_view(found.case, found.party)
 
 
 def save_form_section(account: Account, case_number: str, section: str, payload: Any,
-                      channel: str) -> Case:
+                      channel: str) -> dict[str, Any]:
     found = _require(account, case_number, CaseAction.EDIT)
-    return application.save_section(account, case_number, section, payload, channel,
+    case = application.save_section(account, case_number, section, payload, channel,
                                     returned=returns.returned_items(found.case))
+    return form_view(case, found.party)
 
 
 def add_applicant(account: Account, case_number: str, body: application.NewApplicant,

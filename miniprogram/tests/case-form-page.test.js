@@ -273,6 +273,7 @@ test('a returned case: only the returned sections can be edited, the others are 
   loggedIn();
   const form = formView({
     editableSections: ['transaction'],
+    notice: '办件已退回，请修改退回的内容后重新提交；其他内容不能修改。',
     sections: {
       unit: { complete: true, problems: [], data: { unit_number: '440402001001GB00001F00010001', area_m2: '89.50', use: '住宅', land_term_end: null } },
       transaction: { complete: true, problems: [], data: { contract_number: 'HT-1', price_fen: 123456, floors: null, note: null } },
@@ -312,7 +313,7 @@ test('a returned case: only the returned sections can be edited, the others are 
 
 test('a case that can no longer be edited shows every step read-only', async () => {
   loggedIn();
-  server({}, { detail: caseDetail({ status: 'under_review', allowed_actions: [] }), form: formView({ editable: false }) });
+  server({}, { detail: caseDetail({ status: 'under_review', allowed_actions: [] }), form: formView({ editable: false, notice: '办件当前状态不能修改，以下内容仅供查看。' }) });
 
   const page = await openForm();
 

@@ -190,14 +190,8 @@ Page({
       problems: [],
       returnedReason: '',
     });
-    let notice = '';
-    if (detail.status === 'returned') {
-      notice = form.editable
-        ? '办件已退回，请修改退回的内容后重新提交；其他内容不能修改。'
-        : '办件已退回，申请表无需修改；请按退回原因补正材料后重新提交。';
-    } else if (!form.editable) {
-      notice = '办件当前状态不能修改，以下内容仅供查看。';
-    }
+    // Why (part of) the form cannot change is the server's to say.
+    const notice = form.notice || '';
     this.setData({
       steps,
       notice,

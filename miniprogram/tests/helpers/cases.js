@@ -83,11 +83,13 @@ const OTHER_TYPE = {
   form_sections: [],
 };
 
-function formView({ editable = true, editableSections, sections = {} } = {}) {
+// `notice` is the server's explanation of what may not change (empty: all may).
+function formView({ editable = true, editableSections, sections = {}, notice = '' } = {}) {
   const codes = TRANSFER.form_sections.map((section) => section.code);
   return {
     editable,
     editable_sections: editableSections || (editable ? codes : []),
+    notice,
     sections: TRANSFER.form_sections.map((section) => ({
       code: section.code,
       title: section.title,

@@ -51,6 +51,10 @@ def test_each_party_sees_its_own_role_and_actions(buyer: Citizen, seller: Citize
     assert (theirs["party_role"], theirs["party_role_label"]) == ("co_applicant", "其他申请人")
     assert mine["allowed_actions"] == ["edit", "upload_materials", "submit", "withdraw"]
     assert theirs["allowed_actions"] == ["upload_materials"]  # already confirmed
+    form = seller.get(f"/api/cases/{number}/form").get_json()
+    assert (form["editable"], form["editable_sections"]) == (False, [])
+    assert form["notice"] == "申请表由申请提交人填写，您可以查看并确认本人的部分。"
+    assert buyer.get(f"/api/cases/{number}/form").get_json()["notice"] == ""
 
 
 def test_a_co_applicant_adds_only_their_own_documents(buyer: Citizen, seller: Citizen) -> None:
