@@ -88,7 +88,6 @@ def init_app(app: Flask) -> None:
     )
     api.init_app(app)
 
-
     for module in (auth, me, cases, materials, kyc, reference, register, appointments, payments,
                    receipts, certificates, consents, deliveries, institutions):
         api.register_blueprint(module.blp)

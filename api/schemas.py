@@ -104,9 +104,7 @@ class CaseSchema(StrictSchema):
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 
-
     def get_status_label(self, obj: Any) -> str:
-
         status = obj["status"] if isinstance(obj, dict) else obj.status
         return CaseStatus(status).label
 
@@ -242,11 +240,9 @@ class BusinessTypeSchema(StrictSchema):
         "description": "申请表各部分及字段（类型、是否必填、选项），小程序据此生成向导"})
 
     def get_departments(self, obj: Any) -> list[dict[str, str]]:
-
         return [{"code": d, "label": Department(d).label} for d in obj.departments]
 
     def get_form_sections(self, obj: Any) -> list[dict[str, Any]]:
-
         return [SECTIONS[code].public() for code in obj.definition.get("form_sections", [])]
 
 

@@ -5,13 +5,23 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from app.accounts.models import Account
+from app.appointments.service import generate_slots as make_slots
+from app.identity import claims
+from app.institutions.cli import register_institutions_cli
+from app.jobs import register_jobs_cli
+from app.kernel import audit
+from app.kernel.audit import ActorType, Channel
+from app.kernel.db import db
+from app.kernel.timeutil import local_date
+from app.reference import load_reference_data as load_reference
+from app.staff.cli import register_staff_cli
+from app.usecases.reconciliation import reconcile
+from app.workdays.cli import register_cli as register_calendar_cli
+from payments.models import ReconciliationStatus
+
 
 def register_cli(app: Flask) -> None:
-    from app.institutions.cli import register_institutions_cli
-    from app.jobs import register_jobs_cli
-    from app.staff.cli import register_staff_cli
-    from app.workdays.cli import register_cli as register_calendar_cli
-
     register_staff_cli(app)
     register_jobs_cli(app)
     register_payments_cli(app)
@@ -21,19 +31,13 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("load-reference-data")
     def load_reference_data() -> None:
         """Load business types, service halls and the next 14 days of slots (idempotent)."""
-        from app.kernel.timeutil import local_date
-        from app.reference import load_reference_data as load
-
-        click.echo(load(local_date()))
+        click.echo(load_reference(local_date()))
 
     @app.cli.command("generate-slots")
     @click.option("--days", default=14, show_default=True, help="how many days ahead")
     def generate_slots(days: int) -> None:
         """Create appointment slots for the coming working days (idempotent)."""
-        from app.appointments.service import generate_slots as generate
-        from app.kernel.timeutil import local_date
-
-        click.echo(f"slots created: {generate(local_date(), days)}")
+        click.echo(f"slots created: {make_slots(local_date(), days)}")
 
     @app.cli.command("dev-identity-claim")
     @click.argument("account_id", type=int)
@@ -44,12 +48,6 @@ def register_cli(app: Flask) -> None:
         (the camera steps need the mini-program). Refused outside development.
         """
         from flask import current_app
-
-        from app.accounts.models import Account
-        from app.identity import claims
-        from app.kernel import audit
-        from app.kernel.audit import ActorType, Channel
-        from app.kernel.db import db
 
         if current_app.config.get("APP_ENV") != "development":
             raise click.ClickException("dev-identity-claim is for development only")
@@ -68,10 +66,6 @@ def register_payments_cli(app: Flask) -> None:
     from datetime import datetime, timedelta
 
     from flask.cli import AppGroup
-
-    from app.kernel.timeutil import local_date
-    from app.usecases.reconciliation import reconcile
-    from payments.models import ReconciliationStatus
 
     group = AppGroup("payments", help="Payments: reconciliation with the gateways' bills.")
 

@@ -84,7 +84,6 @@ def _wechat_account(name: str) -> Account:
 
 
 def _legacy_entry(unit_number: str, location: str, owner: Person) -> None:
-
     unit = cases.get_or_create_unit(unit_number, location, Decimal("89.50"), "住宅")
     if register.current_entry(unit.id) is None:
         register.import_entry(unit, register.RightDetails(
@@ -137,7 +136,6 @@ def _file_case(account: Account, business_type: str, prefix: str,
 
 
 def _confirm_and_submit(number: str, accounts_in_order: list[Account]) -> None:
-
     for account in accounts_in_order:
         assert account.person_id is not None
         claim = claims.issue(account.id, account.person_id, "demo")

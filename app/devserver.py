@@ -25,7 +25,6 @@ from sandbox.settings import SANDBOX_SETTING_KEYS, check_settings
 
 
 def _start_sandbox(settings: dict) -> str:
-
     sandbox_app = create_sandbox_app(
         check_settings({k: settings[k] for k in SANDBOX_SETTING_KEYS}))
     sandbox_state(sandbox_app).alipay.start_delivery_thread()

@@ -52,15 +52,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     csrf.init_app(app)
 
-
     init_services(app)
-
 
     api_package.init_app(app)
     init_web(app)
 
     init_h5(app)  # mobile web pages and short links (/m/, /s/)
-
 
     register_cli(app)
     return app

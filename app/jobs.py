@@ -17,8 +17,18 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.certificates import access_log
+from app.kernel.db import db
 from app.kernel.wakeup import WAKE as _wake
 from app.kernel.wakeup import nudge
+from app.notifications.reminders import remind_due
+from app.notifications.service import drain
+from app.usecases.checks import run_due_checks
+from app.usecases.deliveries import move_deliveries
+from app.usecases.ebills import issue_due as issue_ebills
+from app.usecases.issue_certificate import issue_due
+from app.usecases.payments import query_open_orders, query_processing_refunds, send_approved_refunds
+from app.usecases.reconciliation import reconcile_due
 
 logger = logging.getLogger(__name__)
 
@@ -28,19 +38,6 @@ __all__ = ["nudge", "run_once", "start_worker", "register_jobs_cli"]
 
 def run_once() -> dict[str, int]:
     """One pass of every job (inside an app context)."""
-    from app.certificates import access_log
-    from app.notifications.reminders import remind_due
-    from app.notifications.service import drain
-    from app.usecases.checks import run_due_checks
-    from app.usecases.deliveries import move_deliveries
-    from app.usecases.ebills import issue_due as issue_ebills
-    from app.usecases.issue_certificate import issue_due
-    from app.usecases.payments import (
-        query_open_orders,
-        query_processing_refunds,
-        send_approved_refunds,
-    )
-    from app.usecases.reconciliation import reconcile_due
 
     cases = run_due_checks()
     orders = query_open_orders()
@@ -68,7 +65,6 @@ def _loop(app: Flask, interval: float, stop: threading.Event) -> None:
                 run_once()
             except Exception:  # keep the worker alive; the next pass retries
                 logger.exception("job pass failed")
-                from app.kernel.db import db
 
                 db.session.rollback()
         _wake.wait(interval)

@@ -26,9 +26,11 @@ from app.cases import form, pdf
 from app.cases.models import Case, CaseApplicant, CaseDocument
 from app.cases.service import commit_case, get_case_for, get_or_create_unit
 from app.cases.workflow import CaseStatus
+from app.cases.workflow import CaseStatus as S
+from app.departments import Department
 from app.identity.claims import IdentityClaim
 from app.kernel import audit
-from app.kernel.audit import ActorType
+from app.kernel.audit import ActorType, AuditRecord
 from app.kernel.db import db
 from app.kernel.errors import (
     CaseIncomplete,
@@ -44,6 +46,7 @@ from app.kernel.errors import (
 from app.kernel.timeutil import utcnow
 from app.people import service as people
 from app.people.models import Person
+from app.services import storage
 
 EDITABLE = frozenset({CaseStatus.DRAFT, CaseStatus.RETURNED})
 JOINT_SHARE = "共同共有"
@@ -426,8 +429,6 @@ def latest_application_form(case: Case) -> CaseDocument | None:
 
 
 def read_application_form(account: Account, case_number: str) -> tuple[CaseDocument, bytes]:
-    from app.services import storage
-
     case = get_case_for(account, case_number)
     document = latest_application_form(case)
     if document is None:
@@ -443,10 +444,6 @@ ACTOR_LABELS = {"citizen": "申请人", "system": "系统", "staff": "工作人�
 
 
 def timeline(case: Case) -> list[dict[str, Any]]:
-    from app.cases.workflow import CaseStatus as S
-    from app.departments import Department
-    from app.kernel.audit import AuditRecord
-
     status = S.DRAFT
     entries = []
     for record in db.session.scalars(select(AuditRecord).where(

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.cases.application import DISPOSER_ROLES
 from app.cases.models import Case, CaseApplicant
 from app.cases.workflow import CaseStatus
 from app.checks.models import CHECK_STATES, CaseCheck, CheckStatus
@@ -33,6 +34,9 @@ from app.integrations.registry import RegistryError, RegistryUnavailable
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
 from app.kernel.timeutil import utcnow
+from app.register.models import Encumbrance
+from app.register.service import current_entry
+from app.services import data_sharing, population_registry
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +83,6 @@ def _parties_item(case: Case) -> list[dict[str, Any]]:
 
 
 def _check_identity(case: Case, subject: str) -> Outcome:
-    from app.services import population_registry
-
     applicant = _applicant(case, subject)
     person = applicant.representative if subject.startswith("representative") else applicant.person
     assert person is not None and person.name and person.id_number
@@ -95,8 +97,6 @@ def _check_identity(case: Case, subject: str) -> Outcome:
 
 
 def _check_marital(case: Case, subject: str) -> Outcome:
-    from app.services import data_sharing
-
     applicant = _applicant(case, subject)
     person = applicant.person
     assert person.name and person.id_number
@@ -111,8 +111,6 @@ def _check_marital(case: Case, subject: str) -> Outcome:
 
 
 def _check_company(case: Case, subject: str) -> Outcome:
-    from app.services import data_sharing
-
     applicant = _applicant(case, subject)
     person = applicant.person
     assert person.uscc
@@ -127,8 +125,6 @@ def _check_company(case: Case, subject: str) -> Outcome:
 
 
 def _check_court(case: Case, subject: str) -> Outcome:
-    from app.services import data_sharing
-
     assert case.unit is not None
     restrictions = data_sharing().unit_restrictions(case.unit.unit_number)
     if not restrictions:
@@ -142,10 +138,6 @@ def _check_court(case: Case, subject: str) -> Outcome:
 
 
 def _check_register(case: Case, subject: str) -> Outcome:
-    from app.cases.application import DISPOSER_ROLES
-    from app.register.models import Encumbrance
-    from app.register.service import current_entry
-
     assert case.unit is not None
     entry = current_entry(case.unit.id)
     code = case.business_type_code

@@ -36,6 +36,13 @@ from app.identity.models import (
     FrameHash,
     RealnameCheck,
 )
+from app.integrations.registry import RegistryError
+from app.integrations.wechat import (
+    FaceVerifyExpired,
+    FaceVerifyMismatch,
+    FaceVerifyNotFinished,
+    WeChatError,
+)
 from app.kernel import audit, crypto, validators
 from app.kernel.audit import ActorType
 from app.kernel.db import db
@@ -62,6 +69,11 @@ from app.kernel.errors import (
 from app.kernel.timeutil import SHANGHAI, as_utc, local_date, utcnow
 from app.people import service as people
 from app.services import population_registry, wechat_api
+from kyc.engine import reference_encoding
+from kyc.images import FrameRejected
+from kyc.liveness import ACTION_PROMPTS, ACTIONS
+from kyc.settings import KycSettings
+from kyc.verify import verify_burst
 
 CONSENT_FILE = Path(__file__).with_name("consent.json")
 # Refusals about the upload itself rather than the face (kyc.reasons).
@@ -101,7 +113,6 @@ def check_realname(account: Account, name: str, id_number: str, channel: str) ->
     digest = people.id_number_hash(id_number)
     if account.person is not None and account.person.id_number_hash != digest:
         raise IdentityMismatch("该账号已绑定其他身份，不能核验新的身份")
-    from app.integrations.registry import RegistryError
 
     try:
         record = population_registry().check_identity(name, id_number, want_photo=False)
@@ -229,9 +240,6 @@ def pick_actions(actions: list[str]) -> list[str]:
 
 
 def issue_challenge(account: Account, channel: str) -> IssuedChallenge:
-    from kyc.liveness import ACTION_PROMPTS, ACTIONS
-    from kyc.settings import KycSettings
-
     check = _current_realname(account)
     consent = _current_consent(account)
     _ensure_not_locked(check.id_number_hash)
@@ -293,10 +301,6 @@ class VerificationResult:
 
 def verify_challenge(account: Account, nonce: str, frames: list[str], channel: str
                      ) -> VerificationResult:
-    from kyc.engine import reference_encoding
-    from kyc.images import FrameRejected
-    from kyc.settings import KycSettings
-    from kyc.verify import verify_burst
 
     challenge = _claim_challenge(account, nonce=nonce)
     db.session.commit()  # the nonce is spent whatever happens next
@@ -305,7 +309,6 @@ def verify_challenge(account: Account, nonce: str, frames: list[str], channel: s
     _ensure_not_locked(check.id_number_hash)
     raw_frames = _decode_frames(frames)
     settings = KycSettings.from_mapping(current_app.config)
-    from app.integrations.registry import RegistryError
 
     try:
         record = population_registry().check_identity(check.name, check.id_number,
@@ -418,7 +421,6 @@ def purge_expired_frames() -> int:
 
 def start_wechat_verification(account: Account, channel: str) -> FaceChallenge:
     """Ask WeChat for a face session bound to this openid and the checked identity."""
-    from app.integrations.wechat import WeChatError
 
     if not account.wechat_openid:
         raise WeChatAccountRequired()
@@ -446,12 +448,6 @@ def start_wechat_verification(account: Account, channel: str) -> FaceChallenge:
 def finish_wechat_verification(account: Account, verify_id: str, channel: str
                                ) -> VerificationResult:
     """Trust WeChat's server-side answer only (queryverifyinfo), never the client's."""
-    from app.integrations.wechat import (
-        FaceVerifyExpired,
-        FaceVerifyMismatch,
-        FaceVerifyNotFinished,
-        WeChatError,
-    )
 
     challenge = _claim_challenge(account, verify_id=verify_id)
     db.session.commit()

@@ -26,12 +26,18 @@ from sqlalchemy.engine import CursorResult
 
 from app.accounts import otp
 from app.accounts.models import Account
+from app.accounts.service import account_for_phone
+from app.cases.models import Case
+from app.certificates.models import Certificate
+from app.integrations.wechat import WeChatError
 from app.kernel import audit, crypto
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
+from app.kernel.errors import OtpInvalid, OtpLocked
 from app.kernel.timeutil import as_utc, utcnow
 from app.links.models import LinkPurpose, ShortLink
 from app.people.models import Person
+from app.services import wechat_api
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +98,6 @@ def belongs_to(link: ShortLink, account: Account | None) -> bool:
 
 
 def _check_target(purpose: LinkPurpose, target: str) -> None:
-    from app.cases.models import Case
-    from app.certificates.models import Certificate
-
     if (not isinstance(target, str) or not target or len(target) > MAX_TARGET_LENGTH
             or any(ch.isspace() or not ch.isprintable() for ch in target)):
         raise ValueError("a short link's target is a case or certificate number")
@@ -244,8 +247,6 @@ def verify_code(link: ShortLink, code: str) -> Account:
     """Check the code sent for this link; the account of the phone on file (created on
     first sight), with the open counted. OtpInvalid / OtpLocked propagate (audited).
     The caller starts the session and commits."""
-    from app.accounts.service import account_for_phone
-    from app.kernel.errors import OtpInvalid, OtpLocked
 
     phone = phone_on_file(link)
     if phone is None:
@@ -285,8 +286,6 @@ def landing_path(link: ShortLink) -> str:
 def miniprogram_link(link: ShortLink) -> str | None:
     """A mini-program URL Link to the same page, when the person uses WeChat; None when
     they do not or WeChat does not answer (the web page works without it)."""
-    from app.integrations.wechat import WeChatError
-    from app.services import wechat_api
 
     if not any(a.wechat_openid for a in _linked_accounts(link)):
         return None

@@ -30,6 +30,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Account
+from app.accounts.otp import phone_hash
+from app.cases.models import Case
+from app.certificates.models import Certificate
 from app.integrations.sms import SmsError, SmsUnavailable, mask_phone
 from app.integrations.wechat import WeChatError
 from app.kernel import crypto
@@ -37,6 +40,7 @@ from app.kernel.db import db
 from app.kernel.errors import Conflict, NotFound
 from app.kernel.settings import SettingsError
 from app.kernel.timeutil import SHANGHAI, as_utc, local_date, utcnow
+from app.links.service import create_link, link_url, revoke
 from app.notifications.models import OUTBOX_STATES, OutboxMessage, OutboxStatus
 from app.notifications.templates import (
     LINK_VARIABLE,
@@ -176,8 +180,6 @@ def _link_target(spec: MessageTemplate, variables: Mapping[str, Any]) -> tuple[s
 def _certificate_of(case_number: str) -> str | None:
     if not case_number:
         return None
-    from app.cases.models import Case
-    from app.certificates.models import Certificate
 
     return db.session.scalar(
         select(Certificate.number).join(Case, Case.id == Certificate.case_id)
@@ -189,7 +191,6 @@ def _new_link(spec: MessageTemplate, variables: Mapping[str, Any], account: Acco
               dedupe_key: str) -> dict[str, Any]:
     """A short link for the account's person, sealed for the outbox row; without a
     person (or target) the message carries the platform's address instead."""
-    from app.links.service import create_link, link_url
 
     target = _link_target(spec, variables)
     if account.person_id is None or target is None:
@@ -260,7 +261,6 @@ def _code_templates() -> list[str]:
 
 def sent_today(phone: str, now: datetime | None = None) -> int:
     """Non-code SMS sent today (Asia/Shanghai) to accounts that lead to ``phone``."""
-    from app.accounts.otp import phone_hash
 
     now = now or utcnow()
     digest = phone_hash(phone)
@@ -491,7 +491,6 @@ def requeue_failed(message_id: int, staff_id: int) -> tuple[OutboxMessage, dict[
     before = {"status": message.status, "attempts": message.attempts}
     spec = TEMPLATES.get(message.template)
     if message.channel == "sms" and spec is not None and spec.link:
-        from app.links.service import revoke
 
         old_link = (message.variables or {}).get(LINK_ID)
         if old_link:

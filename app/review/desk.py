@@ -17,9 +17,12 @@ from app.cases.workflow import CaseStatus, can_move
 from app.checks import service as checks
 from app.departments import Department
 from app.fees import service as fees
+from app.fees.checkout import refund_everything_paid
 from app.kernel.audit import ActorType, Channel
 from app.kernel.db import db
 from app.kernel.errors import CaseStateConflict, NotFound, ValidationFailed
+from app.materials.service import checklist, list_materials
+from app.notifications import service as notifications
 from app.review import service as review
 from app.review.models import TaskStatus
 from app.staff.service import StaffIdentity
@@ -54,8 +57,6 @@ def can_register(case: Case) -> bool:
 
 
 def staff_case_view(case: Case) -> dict[str, Any]:
-    from app.materials.service import checklist, list_materials
-
     materials = {m.id: m for m in list_materials(case)}
     sections = []
     for code in case.business_type.definition.get("form_sections", []):
@@ -102,7 +103,6 @@ def staff_case_view(case: Case) -> dict[str, Any]:
 
 def reject_case(case_number: str, staff: StaffIdentity, reason: str) -> Case:
     """不予登记: the registration department refuses the case, with the reason in law."""
-    from app.notifications import service as notifications
 
     if Department.REGISTRATION not in review.departments_of(staff):
         raise CaseStateConflict("只有登记部门审核员可以作出不予登记决定")
@@ -119,7 +119,6 @@ def reject_case(case_number: str, staff: StaffIdentity, reason: str) -> Case:
         f"case_rejected:{case.case_number}")
     review.close_active(case)
     if case.status_enum == CaseStatus.PAID:
-        from app.fees.checkout import refund_everything_paid
 
         refund_everything_paid(case, "不予登记，退还已缴税费")
     return transition(case, CaseStatus.REJECTED, actor_type=ActorType.STAFF, actor_id=staff.id,

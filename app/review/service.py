@@ -27,6 +27,7 @@ from sqlalchemy import func, or_, select, update
 
 from app.accounts.models import Account
 from app.cases import application
+from app.cases.form import SECTIONS
 from app.cases.models import Case
 from app.cases.workflow import CaseStatus
 from app.departments import Department
@@ -43,6 +44,7 @@ from app.kernel.errors import (
     ValidationFailed,
 )
 from app.kernel.timeutil import local_date, utcnow
+from app.materials.service import checklist, list_materials
 from app.review.models import (
     TASK_STATES,
     ReviewNote,
@@ -91,8 +93,6 @@ def scope(case: Case, department: str) -> dict[str, set[str]]:
 
 
 def evidence(case: Case, department: str) -> dict[str, Any]:
-    from app.materials.service import list_materials
-
     in_scope = scope(case, department)
     materials: dict[str, list[str]] = {}
     for material in list_materials(case):
@@ -325,8 +325,6 @@ def deed_tax_decided(case: Case) -> int | None:
 
 
 def _valid_items(case: Case, department: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from app.materials.service import checklist
-
     if not items:
         raise ReturnItemsRequired({"items": ["请至少选择一项需要补正的内容"]})
     in_scope = scope(case, department)
@@ -350,7 +348,6 @@ def _valid_items(case: Case, department: str, items: list[dict[str, Any]]) -> li
             code = str(item.get("code"))
             if code not in in_scope["sections"]:
                 raise ValidationFailed({"items": ["所选申请表部分不在本部门审核范围内"]})
-            from app.cases.form import SECTIONS
 
             clean.append({"kind": "section", "code": code, "name": SECTIONS[code].title,
                           "role": None, "role_label": None, "reason": reason})

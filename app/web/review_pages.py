@@ -13,21 +13,29 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
+from app.cases.application import latest_application_form
+from app.cases.service import list_business_types
 from app.cases.workflow import CaseStatus
 from app.checks import service as checks
 from app.departments import Department
+from app.fees.checkout import daily_settlement, orders_of, pending_refunds
+from app.fees.checkout import settlement_csv as make_csv
+from app.fees.service import yuan
 from app.kernel.audit import ActorType, Channel
 from app.kernel.errors import DomainError, NotFound
+from app.kernel.timeutil import local_date
 from app.kernel.wakeup import nudge
 from app.notifications import service as notifications
 from app.review import desk, service
 from app.review.models import TaskStatus
+from app.services import storage
 from app.staff.models import StaffRole
 from app.usecases import payments as money
 from app.usecases import review as review_decisions
 from app.usecases import staff_materials
 from app.usecases.register_case import register_case
 from app.web.staff_pages import CsrfForm, _describe, bp, staff_required
+from app.workdays import service as workdays
 
 REVIEWERS = (StaffRole.REGISTRATION_REVIEWER, StaffRole.HOUSING_REVIEWER,
              StaffRole.TAX_REVIEWER)
@@ -57,7 +65,6 @@ def review_queue() -> ResponseReturnValue:
     overdue = request.args.get("overdue") == "1"
     rows = service.queue(g.staff, status=status, business_type=business_type,
                          overdue_only=overdue, department=department)
-    from app.cases.service import list_business_types
 
     return render_template(
         "admin/review_queue.html", rows=rows, status=status, status_filters=STATUS_FILTERS,
@@ -186,9 +193,6 @@ def staff_material_file(case_number: str, material_id: int, kind: str) -> Respon
 @bp.get("/cases/<case_number>/application.pdf")
 @staff_required(*CASE_READERS)
 def staff_application_pdf(case_number: str) -> ResponseReturnValue:
-    from app.cases.application import latest_application_form
-    from app.services import storage
-
     case = desk.find_case(case_number)
     document = latest_application_form(case)
     if document is None:
@@ -209,7 +213,6 @@ def case_desk() -> ResponseReturnValue:
             view = desk.staff_case_view(desk.find_case(number))
         except DomainError as error:
             flash(_describe(error), "error")
-    from app.fees.checkout import orders_of
 
     orders = orders_of(view["case"]) if view else []
     return render_template(
@@ -239,9 +242,6 @@ def case_counter_payment(case_number: str) -> ResponseReturnValue:
 @bp.get("/calendar")
 @staff_required(StaffRole.SUPERVISOR)
 def calendar_month() -> ResponseReturnValue:
-    from app.kernel.timeutil import local_date
-    from app.workdays import service as workdays
-
     today = local_date()
     try:
         year, month = (int(p) for p in request.args.get("month", "").split("-"))
@@ -261,8 +261,6 @@ def calendar_month() -> ResponseReturnValue:
 @staff_required(StaffRole.SUPERVISOR)
 def calendar_set() -> ResponseReturnValue:
     from datetime import date as date_type
-
-    from app.workdays import service as workdays
 
     month = request.args.get("month", "")
     if CsrfForm().validate_on_submit():
@@ -309,8 +307,6 @@ def case_refund_request(case_number: str, out_trade_no: str) -> ResponseReturnVa
 @bp.get("/refunds")
 @staff_required(StaffRole.SUPERVISOR)
 def refund_list() -> ResponseReturnValue:
-    from app.fees.checkout import pending_refunds
-
     return render_template("admin/refunds.html", refunds=pending_refunds(), form=CsrfForm())
 
 
@@ -329,8 +325,6 @@ def refund_decide(refund_id: int, decision: str) -> ResponseReturnValue:
 def _settlement_day() -> Any:
     from datetime import date as date_type
 
-    from app.kernel.timeutil import local_date
-
     try:
         return date_type.fromisoformat(request.args.get("date", ""))
     except ValueError:
@@ -340,9 +334,6 @@ def _settlement_day() -> Any:
 @bp.get("/settlement")
 @staff_required(StaffRole.SUPERVISOR, StaffRole.AUDITOR)
 def settlement_page() -> ResponseReturnValue:
-    from app.fees.checkout import daily_settlement
-    from app.fees.service import yuan
-
     day = _settlement_day()
     rows = daily_settlement(day)
     return render_template("admin/settlement.html", day=day, rows=rows, yuan=yuan,
@@ -353,8 +344,6 @@ def settlement_page() -> ResponseReturnValue:
 @staff_required(StaffRole.SUPERVISOR, StaffRole.AUDITOR)
 def settlement_csv() -> ResponseReturnValue:
     from flask import Response
-
-    from app.fees.checkout import settlement_csv as make_csv
 
     day = _settlement_day()
     return Response(make_csv(day), mimetype="text/csv", headers={

@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, render_template
 from flask.typing import ResponseReturnValue
 
 from app.certificates import viewing
+from app.certificates.signing import PayloadInvalid
 from app.certificates.status_cache import CertificateFacts
 from app.extensions import limiter
 from app.kernel.errors import NotFound
@@ -41,8 +42,6 @@ def _page(found: CertificateFacts) -> str:
 @bp.get("/v/<payload>")
 @limiter.limit(lambda: current_app.config["RATELIMIT_CERTIFICATE_VERIFY"])
 def verify_page(payload: str) -> ResponseReturnValue:
-    from app.certificates.signing import PayloadInvalid
-
     try:
         found = viewing.public_certificate(payload)
     except (PayloadInvalid, NotFound):

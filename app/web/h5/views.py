@@ -30,6 +30,7 @@ from wtforms.validators import DataRequired, Length, Regexp
 
 from app.accounts import otp
 from app.accounts.service import account_for_phone, normalise_phone
+from app.cases.service import list_cases_for
 from app.cases.workflow import CaseStatus
 from app.extensions import client_ip, limiter
 from app.kernel import crypto
@@ -415,8 +416,6 @@ def _granted_targets() -> list[dict[str, str]]:
 @bp.get("/m/")
 @h5.citizen_required
 def home() -> ResponseReturnValue:
-    from app.cases.service import list_cases_for
-
     account = h5.current_citizen()
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     found = list_cases_for(account, page, PAGE_SIZE)
