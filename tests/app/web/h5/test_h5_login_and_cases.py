@@ -248,7 +248,7 @@ def test_an_unexpected_error_is_a_friendly_page(app, site, client, sandbox, monk
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("app.cases.service.list_cases_for", broken)
+    monkeypatch.setattr("app.web.h5.views.list_cases_for", broken)
     response = client.get("/m/")
     assert response.status_code == 500
     assert "系统繁忙" in text(response) and "boom" not in text(response)
